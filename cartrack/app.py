@@ -1,0 +1,188 @@
+"""The FastAPI application: routers, one error shape, body limits, the built UI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cartrack import __version__
+from cartrack.errors import DomainError
+from cartrack.settings import get_settings
+
+log = logging.getLogger("cartrack")
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "model": __import__("cartrack.errors", fromlist=["ErrorBody"]).ErrorBody}
+    for code, text in [(401, "Not signed in"), (403, "Role or site may not"), (404, "Not found"),
+                       (409, "Refused by the journey's rules"), (413, "Body too large"),
+                       (422, "Invalid input")]
+}
+
+
+class BodyLimit:
+    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(self.limit)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"detail": f"The request body is larger than {limit} bytes.",
+                         "code": "body_too_large"}, status_code=413)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        out.append({"field": ".".join(loc), "message": err.get("msg", "invalid"),
+                    "type": err.get("type", "")})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code,
+                            headers={"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = _field_errors(exc)
+        first = fields[0] if fields else {"field": "", "message": "invalid"}
+        where = f" ({first['field']})" if first["field"] else ""
+        return JSONResponse({"detail": f"Invalid input{where}: {first['message']}.",
+                             "code": "invalid_input", "fields": fields}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
+        detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is nothing at this address."
+        return JSONResponse({"detail": detail, "code": codes.get(exc.status_code, "http_error")},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse({"detail": "cartrack hit an unexpected error; nothing was saved.",
+                             "code": "internal_error"}, status_code=500)
+
+
+def _frontend_dir() -> Path | None:
+    configured = get_settings().frontend_dir
+    candidates = [Path(configured)] if configured else []
+    candidates.append(Path(__file__).resolve().parent.parent / "frontend" / "dist")
+    return next((p for p in candidates if (p / "index.html").is_file()), None)
+
+
+def _mount_frontend(app: FastAPI) -> None:
+    dist = _frontend_dir()
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def spa(path: str) -> Response:
+        if path.startswith("api/") or dist is None:
+            return JSONResponse({"detail": "There is nothing at this address.",
+                                 "code": "not_found"}, status_code=404)
+        file = (dist / path).resolve()
+        if path and file.is_file() and dist.resolve() in file.parents:
+            return FileResponse(file)
+        return FileResponse(dist / "index.html", headers={"Cache-Control": "no-store"})
+
+    spa.__cartrack_public__ = True  # type: ignore[attr-defined]
+
+
+def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
+    from cartrack.journey.routes import router as journey_router
+    from cartrack.protocols.routes import router as protocols_router
+    from cartrack.users.routes import router as users_router
+
+    settings = get_settings()
+    run_scheduler = settings.scheduler_enabled if start_scheduler is None else start_scheduler
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hooks: list[Callable[[], Awaitable[None] | None]] = []
+        for starter in STARTUP_HOOKS:
+            stop = starter(app, run_scheduler)
+            if stop is not None:
+                hooks.append(stop)
+        yield
+        for stop in reversed(hooks):
+            result = stop()
+            if result is not None:
+                await result
+
+    app = FastAPI(title="cartrack", version=__version__, lifespan=lifespan,
+                  description="Chain-of-identity and chain-of-custody tracking for autologous "
+                              "CAR-T cell therapy.", responses=ERROR_RESPONSES)
+    install_error_handlers(app)
+    for router in (users_router, protocols_router, journey_router, *EXTRA_ROUTERS()):
+        app.include_router(router)
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    health.__cartrack_public__ = True  # type: ignore[attr-defined]
+    _mount_frontend(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    return app
+
+
+def EXTRA_ROUTERS() -> list[Any]:  # noqa: N802
+    """Routers of the other domains, imported when present."""
+    import importlib
+
+    out = []
+    for name in ("identity", "units", "labels", "scans", "alerts", "audit"):
+        try:
+            module = importlib.import_module(f"cartrack.{name}.routes")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"cartrack.{name}.routes":
+                raise
+            continue
+        out.append(module.router)
+    return out
+
+
+# Each hook starts something at app start-up and returns how to stop it (or None).
+STARTUP_HOOKS: list[Callable[[FastAPI, bool], Callable[[], Any] | None]] = []

@@ -1,0 +1,172 @@
+"""The Part 11 audit trail (append-only, hash-chained) and e-signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import select as sa_select, text
+from sqlmodel import Session, select
+
+from cartrack import clock
+from cartrack.audit.models import AuditEntry, Signature
+
+GENESIS = "0" * 64
+_ADVISORY_LOCK_KEY = 74_712_001
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values, so what is stored is exactly what was hashed."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _canonical(row: dict[str, Any]) -> bytes:
+    return json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str).encode()
+
+
+def entry_hash(prev_hash: str, at: datetime, user_id: int | None, printed_name: str, action: str,
+               entity: str, entity_id: str, old: Any, new: Any, reason: str | None) -> str:
+    content = {
+        "prev": prev_hash, "at": clock.as_utc(at).isoformat(), "user_id": user_id,
+        "printed_name": printed_name, "action": action, "entity": entity,
+        "entity_id": entity_id, "old": old, "new": new, "reason": reason,
+    }
+    return hashlib.sha256(_canonical(content)).hexdigest()
+
+
+def _last_hash(session: Session) -> str:
+    """The chain's head, read once per transaction under a lock that orders writers."""
+    tx = session.get_transaction()
+    cached = session.info.get("audit_head")
+    if cached and cached[0] is tx:
+        return str(cached[1])
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+    last = session.execute(
+        sa_select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).scalar()
+    return last or GENESIS
+
+
+def record(session: Session, *, user_id: int | None, printed_name: str, action: str, entity: str,
+           entity_id: str | int, old: dict[str, Any] | None = None,
+           new: dict[str, Any] | None = None, reason: str | None = None,
+           case_id: int | None = None) -> AuditEntry:
+    prev = _last_hash(session)
+    at = clock.now()
+    old_j, new_j = jsonable(old), jsonable(new)
+    digest = entry_hash(prev, at, user_id, printed_name, action, entity, str(entity_id), old_j,
+                        new_j, reason)
+    entry = AuditEntry(at=at, user_id=user_id, printed_name=printed_name, action=action,
+                       entity=entity, entity_id=str(entity_id), case_id=case_id, old=old_j,
+                       new=new_j, reason=reason, prev_hash=prev, hash=digest)
+    session.add(entry)
+    session.info["audit_head"] = (session.get_transaction(), digest)
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    rows: int
+    broken_id: int | None = None
+    problem: str | None = None
+
+
+def _audit_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
+    cols = (AuditEntry.id, AuditEntry.at, AuditEntry.user_id, AuditEntry.printed_name,
+            AuditEntry.action, AuditEntry.entity, AuditEntry.entity_id, AuditEntry.old,
+            AuditEntry.new, AuditEntry.reason, AuditEntry.prev_hash, AuditEntry.hash)
+    result = session.execute(
+        sa_select(*cols).order_by(AuditEntry.id).execution_options(yield_per=batch)  # type: ignore[arg-type]
+    )
+    yield from result
+
+
+def verify_chain(session: Session) -> VerifyResult:
+    prev = GENESIS
+    count = 0
+    for row in _audit_rows(session):
+        (row_id, at, user_id, name, action, entity, entity_id, old, new, reason, prev_hash,
+         digest) = row
+        if prev_hash != prev:
+            return VerifyResult(False, count, row_id, "its previous-hash link does not match "
+                                "the row before it (a row was removed or inserted)")
+        expected = entry_hash(prev, at, user_id, name, action, entity, entity_id, old, new, reason)
+        if expected != digest:
+            return VerifyResult(False, count, row_id, "its content does not match its hash "
+                                "(the row was altered)")
+        prev = digest
+        count += 1
+    return VerifyResult(True, count)
+
+
+def signature_hash(record_type: str, record_ref: str, content: dict[str, Any]) -> str:
+    payload = {"type": record_type, "ref": record_ref, "content": jsonable(content)}
+    return hashlib.sha256(_canonical(payload)).hexdigest()
+
+
+def add_signature(session: Session, *, user_id: int, printed_name: str, meaning: str,
+                  record_type: str, record_ref: str, content: dict[str, Any],
+                  case_id: int | None = None) -> Signature:
+    """Store a signature bound to the hash of the signed content; the caller checked the password."""
+    sig = Signature(user_id=user_id, printed_name=printed_name, meaning=meaning,
+                    signed_at=clock.now(), record_type=record_type, record_ref=record_ref,
+                    record_hash=signature_hash(record_type, record_ref, content), case_id=case_id)
+    session.add(sig)
+    session.flush()
+    record(session, user_id=user_id, printed_name=printed_name, action="sign",
+           entity="signature", entity_id=sig.id or 0, case_id=case_id,
+           new={"meaning": meaning, "record_type": record_type, "record_ref": record_ref,
+                "record_hash": sig.record_hash})
+    return sig
+
+
+def signatures_for_case(session: Session, case_id: int) -> list[Signature]:
+    return list(session.exec(select(Signature).where(Signature.case_id == case_id)
+                             .order_by(Signature.id)).all())  # type: ignore[arg-type]
+
+
+PHI_ENTITIES = frozenset({"patient"})
+
+
+def page_for_case(session: Session, case_id: int, limit: int, offset: int, *,
+                  include_phi: bool) -> Any:
+    from sqlalchemy import func
+
+    from cartrack.audit.models import AuditOut
+    from cartrack.journey.schemas import Page
+
+    where = AuditEntry.case_id == case_id
+    total = session.exec(select(func.count()).select_from(AuditEntry).where(where)).one()
+    rows = session.exec(select(AuditEntry).where(where).order_by(AuditEntry.id)  # type: ignore[arg-type]
+                        .limit(limit).offset(offset)).all()
+    items = []
+    for r in rows:
+        hidden = r.entity in PHI_ENTITIES and not include_phi
+        items.append(AuditOut(id=r.id or 0, at=r.at, user_id=r.user_id, printed_name=r.printed_name,
+                              action=r.action, entity=r.entity, entity_id=r.entity_id,
+                              old=None if hidden else r.old,
+                              new={"hidden": "patient details"} if hidden else r.new,
+                              reason=r.reason))
+    return Page[AuditOut](items=items, total=int(total), limit=limit, offset=offset)

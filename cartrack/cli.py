@@ -1,0 +1,157 @@
+"""The cartrack command line (Typer)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from cartrack.identity.checkchar import InvalidCharacterError, check_character
+from cartrack.identity.identifiers import IdentifierError, validate_printed
+
+app = typer.Typer(help="cartrack: chain of identity for autologous CAR-T therapy.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Users.", no_args_is_help=True)
+audit_app = typer.Typer(help="The Part 11 audit trail.", no_args_is_help=True)
+id_app = typer.Typer(help="COI and unit identifiers (ISO 7064 mod 37-2 check characters).",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+app.add_typer(id_app, name="id")
+
+
+def _database_url() -> str:
+    from cartrack.settings import get_settings
+
+    return get_settings().database_url
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the schema to the newest migration."""
+    from cartrack.migrate import upgrade
+
+    upgrade(_database_url())
+    typer.echo("database is at the newest schema")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          scheduler: bool = typer.Option(None, help="run the alert scheduler in this process "
+                                                    "(default: CARTRACK_SCHEDULER_ENABLED)")) -> None:
+    """Run the API and the web UI (and, embedded, the alert scheduler)."""
+    import uvicorn
+
+    from cartrack.app import create_app
+    from cartrack.migrate import upgrade
+
+    upgrade(_database_url())
+    uvicorn.run(create_app(start_scheduler=scheduler), host=host, port=port,
+                log_level="info", proxy_headers=False)
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         serve_after: bool = typer.Option(True, "--serve/--no-serve")) -> None:
+    """Build a fresh demo database in CARTRACK_DATABASE_URL, then serve it."""
+    from cartrack.db import new_session
+    from cartrack.demo import seed
+    from cartrack.migrate import reset
+    from cartrack.settings import get_settings
+
+    settings = get_settings()
+    reset(settings.database_url)
+    with new_session() as session:
+        seed(session, settings.demo_password)
+        session.commit()
+    typer.echo(f"demo database ready; sign in as coordinator, lab_tech, qa, infusion_staff, ... "
+               f"with the demo password at http://{host}:{port}")
+    if serve_after:
+        serve(host=host, port=port, scheduler=None)
+
+
+@user_app.command("add")
+def user_add(username: str, full_name: str = typer.Option(..., "--name"),
+             role: list[str] = typer.Option(..., help="ROLE@SITE_CODE, or admin"),
+             email: str | None = None) -> None:
+    """Add a user; the password is read from the terminal (or CARTRACK_NEW_PASSWORD)."""
+    import os
+
+    from pydantic import ValidationError
+
+    from cartrack.db import new_session
+    from cartrack.errors import DomainError
+    from cartrack.users.models import MembershipIn, UserIn
+    from cartrack.users.service import create_user
+
+    password = os.environ.get("CARTRACK_NEW_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        memberships = [MembershipIn(role=r.split("@")[0], site_code=(r.split("@") + [None])[1])
+                       for r in role]  # type: ignore[arg-type]
+        data = UserIn(username=username, full_name=full_name, email=email, password=password,
+                      memberships=memberships)
+        with new_session() as session:
+            create_user(session, None, data)
+            session.commit()
+    except (ValidationError, DomainError) as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"user {username} added")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain: exit 0 with the row count, or 1 naming the first broken row."""
+    from cartrack.audit.service import verify_chain
+    from cartrack.db import new_session
+
+    with new_session(read_only=True) as session:
+        result = verify_chain(session)
+    if result.ok:
+        typer.echo(f"audit trail intact: {result.rows} rows")
+        return
+    typer.echo(f"audit trail BROKEN at row {result.broken_id}: {result.problem} "
+               f"({result.rows} rows verified before it)", err=True)
+    raise typer.Exit(1)
+
+
+@id_app.command("check-char")
+def id_check_char(value: str) -> None:
+    """Print the ISO 7064 mod 37-2 check character of VALUE."""
+    try:
+        typer.echo(check_character(value))
+    except InvalidCharacterError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@id_app.command("validate")
+def id_validate(text: str) -> None:
+    """Check an eye-readable COI or unit ID with its check character (exit 0 valid, 1 invalid)."""
+    try:
+        kind, value = validate_printed(text)
+    except IdentifierError as exc:
+        typer.echo(f"invalid: {exc}")
+        raise typer.Exit(1) from exc
+    typer.echo(f"valid {kind} {value}")
+
+
+@app.command()
+def openapi(output: Path = typer.Option(None, "-o")) -> None:
+    """Write the OpenAPI spec (for the frontend's generated client)."""
+    from cartrack.app import create_app
+
+    spec = json.dumps(create_app(start_scheduler=False).openapi(), indent=2, sort_keys=True)
+    if output:
+        output.write_text(spec + "\n")
+    else:
+        sys.stdout.write(spec + "\n")
+
+
+if __name__ == "__main__":
+    app()

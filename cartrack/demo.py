@@ -1,0 +1,186 @@
+"""Demo data: sites, one user per role, the protocol catalog and a dozen cases along the journey."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlmodel import Session, select
+
+from cartrack import clock
+from cartrack.identity.identifiers import printed_unit
+from cartrack.journey import schemas as sc
+from cartrack.journey import service as journey
+from cartrack.journey.models import Case
+from cartrack.protocols import service as protocols
+from cartrack.security import Principal, load_principal
+from cartrack.units.models import Unit
+from cartrack.users import service as users
+from cartrack.users.models import MembershipIn, Role, SiteIn, SiteKind, User, UserIn
+
+SITES = [
+    SiteIn(code="TC-CITY", name="City Hospital Cell Therapy Unit", timezone="America/New_York",
+           kinds=[SiteKind.treatment_center, SiteKind.collection_center]),
+    SiteIn(code="CC-NORTH", name="North Apheresis Center", timezone="America/Chicago",
+           kinds=[SiteKind.collection_center]),
+    SiteIn(code="MF-EAST", name="East Cell Manufacturing Facility", timezone="America/New_York",
+           kinds=[SiteKind.manufacturing_facility]),
+]
+
+USERS = [
+    ("admin", "Ada Admin", [(Role.admin, None)]),
+    ("coordinator", "Cora Coordinator", [(Role.coordinator, "TC-CITY"),
+                                         (Role.coordinator, "CC-NORTH")]),
+    ("collection_staff", "Colin Collector", [(Role.collection_staff, "TC-CITY"),
+                                             (Role.collection_staff, "CC-NORTH")]),
+    ("lab_tech", "Lara Labtech", [(Role.lab_tech, "MF-EAST")]),
+    ("qa", "Quinn Quality", [(Role.qa, "MF-EAST")]),
+    ("infusion_staff", "Iris Infusion", [(Role.infusion_staff, "TC-CITY")]),
+    ("infusion_staff2", "Ivan Infusion", [(Role.infusion_staff, "TC-CITY")]),
+]
+
+PATIENTS = [
+    ("Maria", "Gonzalez", date(1961, 3, 14), "MRN-100231", "yescarta"),
+    ("James", "Okafor", date(1958, 11, 2), "MRN-100232", "breyanzi"),
+    ("Li", "Chen", date(1975, 6, 21), "MRN-100233", "kymriah"),
+    ("Anna", "Kowalski", date(1949, 1, 30), "MRN-100234", "abecma"),
+    ("Samuel", "Reed", date(1966, 9, 9), "MRN-100235", "carvykti"),
+    ("Fatima", "Haddad", date(1980, 12, 12), "MRN-100236", "tecartus"),
+    ("Peter", "Lindqvist", date(1955, 4, 4), "MRN-100237", "yescarta"),
+    ("Grace", "Mensah", date(1970, 7, 17), "MRN-100238", "breyanzi"),
+    ("Tomas", "Silva", date(1963, 2, 25), "MRN-100239", "abecma"),
+    ("Hana", "Sato", date(1972, 8, 8), "MRN-100240", "kymriah"),
+    ("Omar", "Farouk", date(1959, 10, 1), "MRN-100241", "carvykti"),
+    ("Ruth", "Abrams", date(1968, 5, 5), "MRN-100242", "yescarta"),
+]
+
+# How far along the journey each demo case goes (index into STEPS).
+PROGRESS = [0, 1, 2, 3, 4, 6, 7, 8, 10, 11, 13, 3]
+
+_EVENT = TypeAdapter(sc.EventIn)
+
+
+def seed(session: Session, password: str) -> None:
+    seed_reference(session, password)
+    seed_cases(session, password)
+
+
+def seed_reference(session: Session, password: str) -> None:
+    """Sites, one user per role and the protocol catalog."""
+    for site in SITES:
+        users.create_site(session, None, site)
+    for username, name, memberships in USERS:
+        users.create_user(session, None, UserIn(
+            username=username, full_name=name, email=f"{username}@cartrack.example",
+            password=password,
+            memberships=[MembershipIn(role=r, site_code=s) for r, s in memberships]))
+    protocols.load_shipped_catalog(session)
+    session.flush()
+
+
+def seed_cases(session: Session, password: str) -> None:
+    people = {u.username: load_principal(session, u, "demo")
+              for u in session.exec(select(User)).all()}
+    for i, (given, family, dob, mrn, product) in enumerate(PATIENTS):
+        case = journey.enroll(session, people["coordinator"], sc.EnrollIn(
+            patient=sc.PatientIn(given_name=given, family_name=family, date_of_birth=dob, mrn=mrn),
+            product=product, collection_site="TC-CITY" if i % 3 else "CC-NORTH",
+            manufacturing_site="MF-EAST", treatment_site="TC-CITY"))
+        session.flush()
+        for step in STEPS[: PROGRESS[i]]:
+            step(session, people, case, password)
+            session.flush()
+        if i == len(PATIENTS) - 1:
+            _event(session, people["coordinator"], case, "hold",
+                   {"reason": "Patient admitted with infection; re-evaluate next week"})
+
+
+def _event(session: Session, who: Principal, case: Case, event: str, data: dict[str, Any],
+           password: str | None = None) -> None:
+    body: dict[str, Any] = {"event": event, "data": data}
+    if password:
+        body["signature"] = {"password": password}
+    journey.apply_event(session, who, case.id or 0, _EVENT.validate_python(body))
+
+
+def _scans(session: Session, case: Case, kind: str) -> list[str]:
+    rows = session.exec(select(Unit).where(Unit.case_id == case.id, Unit.kind == kind)).all()
+    return [printed_unit(u.unit_id).value + printed_unit(u.unit_id).check for u in rows]
+
+
+def _schedule(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["coordinator"], c, "schedule_collection", {
+        "collection_date": (clock.now() + timedelta(days=1)).date().isoformat(),
+        "manufacturing_slot": "MF-EAST slot 14"})
+
+
+def _collect(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["collection_staff"], c, "record_collection", {
+        "collection_end": (clock.now() - timedelta(hours=2)).isoformat(),
+        "units": [{"volume_ml": 210.0}, {"volume_ml": 190.0}]})
+
+
+def _ship(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["collection_staff"], c, "ship_to_manufacturing", {
+        "scans": _scans(s, c, "apheresis"), "shipper_type": "2-8 °C validated shipper",
+        "courier": "MedCourier", "tracking_number": f"MC{c.id:06d}"})
+
+
+def _receive(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["lab_tech"], c, "receive_at_manufacturing", {
+        "scans": _scans(s, c, "apheresis"), "shipper_temperature_c": 4.5,
+        "storage_location": "Receiving fridge 2"})
+
+
+def _start(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["lab_tech"], c, "start_manufacturing", {"scan": _scans(s, c, "apheresis")[0]})
+
+
+def _steps(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    for step in ("activation", "transduction", "expansion", "harvest", "formulation"):
+        _event(s, p["lab_tech"], c, "record_process_step",
+               {"step": step, "scan": _scans(s, c, "apheresis")[0]})
+
+
+def _complete_mfg(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["lab_tech"], c, "complete_manufacturing", {
+        "scan": _scans(s, c, "apheresis")[0], "bags": [{"volume_ml": 68.0}],
+        "cryopreserved_at": clock.now().isoformat()})
+
+
+def _qc(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    for test, value in [("sterility", "No growth"), ("mycoplasma", "Not detected"),
+                        ("endotoxin", "< 0.5 EU/mL"), ("viability", "91 %"),
+                        ("car_expression", "47 %"), ("vcn", "1.8")]:
+        _event(s, p["lab_tech"], c, "record_qc_result", {"test": test, "value": value,
+                                                          "passed": True})
+
+
+def _release(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["qa"], c, "release", {}, password=pw)
+
+
+def _ship_tc(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["lab_tech"], c, "ship_to_treatment_center", {
+        "scans": _scans(s, c, "product"), "shipper_type": "LN2 dry shipper"})
+
+
+def _receive_tc(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["infusion_staff"], c, "receive_at_treatment_center", {
+        "scans": _scans(s, c, "product"), "shipper_temperature_c": -180.0,
+        "storage_location": "LN2 tank B, rack 3"})
+
+
+def _start_ld(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["infusion_staff"], c, "start_lymphodepletion",
+           {"start_date": (clock.now() - timedelta(days=3)).date().isoformat()})
+
+
+def _complete_ld(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    _event(s, p["infusion_staff"], c, "complete_lymphodepletion",
+           {"end_date": (clock.now() - timedelta(days=1)).date().isoformat()})
+
+
+STEPS = [_schedule, _collect, _ship, _receive, _start, _steps, _complete_mfg, _qc, _release,
+         _ship_tc, _receive_tc, _start_ld, _complete_ld]

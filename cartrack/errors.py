@@ -1,0 +1,73 @@
+"""Business errors carry their HTTP status and a stable code; one error shape for every 4xx."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class ErrorBody(BaseModel):
+    detail: str
+    code: str
+    fields: list[dict[str, Any]] | None = None
+    context: dict[str, Any] | None = None
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, status_code: int | None = None,
+                 context: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        if status_code:
+            self.status_code = status_code
+        self.context = context
+        # Records a refusal must leave behind (failed scans, mismatch alerts, failed logins):
+        # written in a fresh transaction after the refused one is rolled back.
+        self.on_refusal: list[Callable[[Any], None]] = []
+
+    def keep(self, writer: Callable[[Any], None]) -> DomainError:
+        self.on_refusal.append(writer)
+        return self
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"detail": self.detail, "code": self.code}
+        if self.context is not None:
+            out["context"] = self.context
+        return out
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "conflict"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Invalid(DomainError):
+    status_code = 422
+    code = "invalid"
+
+
+class Locked(DomainError):
+    status_code = 423
+    code = "locked"

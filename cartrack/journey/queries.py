@@ -1,0 +1,155 @@
+"""The read side of the journey: case lists and case pages, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from cartrack.alerts.models import Deadline
+from cartrack.audit.models import Signature
+from cartrack.identity.identifiers import printed_coi, printed_unit
+from cartrack.journey import schemas as sc
+from cartrack.journey.models import Case, CaseEvent, MonitoringCheck, Patient, QcResult
+from cartrack.journey.service import can_see_phi, latest_qc, visible_site_filter
+from cartrack.journey.transitions import allowed_events
+from cartrack.protocols.models import Protocol
+from cartrack.security import Principal
+from cartrack.units.models import Unit
+from cartrack.users.models import Site
+
+
+def deadline_out(d: Deadline) -> sc.DeadlineOut:
+    return sc.DeadlineOut(id=d.id or 0, kind=d.kind, label=d.label, opened_at=d.opened_at,
+                          earliest_at=d.earliest_at, due_at=d.due_at, status=d.status,
+                          closed_at=d.closed_at)
+
+
+def _site_codes(session: Session) -> dict[int, str]:
+    return {s.id or 0: s.code for s in session.exec(select(Site)).all()}
+
+
+def _protocols(session: Session, ids: set[int]) -> dict[int, Protocol]:
+    if not ids:
+        return {}
+    return {p.id or 0: p for p in session.exec(select(Protocol).where(col(Protocol.id).in_(ids)))}
+
+
+def _next_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadline]:
+    if not case_ids:
+        return {}
+    rows = session.exec(select(Deadline).where(col(Deadline.case_id).in_(case_ids),
+                                               Deadline.status == "open")
+                        .order_by(col(Deadline.due_at))).all()
+    out: dict[int, Deadline] = {}
+    for d in rows:
+        out.setdefault(d.case_id, d)
+    return out
+
+
+def summary(case: Case, protocol: Protocol, sites: dict[int, str],
+            next_deadline: Deadline | None) -> sc.CaseSummary:
+    return sc.CaseSummary(
+        id=case.id or 0, coi=case.coi, coi_check=printed_coi(case.coi).check, state=case.state,
+        held_from=case.held_from, version=case.version, product=protocol.product,
+        protocol_version=protocol.version, collection_site=sites[case.collection_site_id],
+        manufacturing_site=sites[case.manufacturing_site_id],
+        treatment_site=sites[case.treatment_site_id],
+        next_deadline=deadline_out(next_deadline) if next_deadline else None,
+        updated_at=case.updated_at, allowed_events=allowed_events(case.state),
+    )
+
+
+def list_cases(session: Session, principal: Principal, *, state: str | None, q: str | None,
+               limit: int, offset: int) -> sc.Page[sc.CaseSummary]:
+    where: list[Any] = [visible_site_filter(principal)]
+    if state:
+        where.append(Case.state == state)
+    if q:
+        where.append(_search_filter(q))
+    total = session.exec(select(func.count()).select_from(Case).where(*where)).one()
+    cases = list(session.exec(select(Case).where(*where)
+                              .order_by(col(Case.updated_at).desc(), col(Case.id).desc())
+                              .limit(limit).offset(offset)).all())
+    protocols = _protocols(session, {c.protocol_id for c in cases})
+    sites = _site_codes(session)
+    nexts = _next_deadlines(session, [c.id or 0 for c in cases])
+    items = [summary(c, protocols[c.protocol_id], sites, nexts.get(c.id or 0)) for c in cases]
+    return sc.Page[sc.CaseSummary](items=items, total=int(total), limit=limit, offset=offset)
+
+
+def _search_filter(q: str) -> Any:
+    """Search by COI or unit ID, typed with or without the check character."""
+    text = q.strip().upper().replace(" ", "")
+    coi = text[:15] if text.startswith("CH") else None
+    unit = text[:15] if not text.startswith("CH") else None
+    clauses = []
+    if coi:
+        clauses.append(col(Case.coi).startswith(coi))
+    if unit:
+        sub = select(Unit.case_id).where(col(Unit.unit_id).startswith(unit))
+        clauses.append(col(Case.id).in_(sub))
+    return or_(*clauses)
+
+
+def detail(session: Session, principal: Principal, case: Case) -> sc.CaseDetail:
+    protocol = session.get(Protocol, case.protocol_id)
+    assert protocol is not None
+    sites = _site_codes(session)
+    deadlines = list(session.exec(select(Deadline).where(Deadline.case_id == case.id)
+                                  .order_by(col(Deadline.due_at))).all())
+    open_ones = [d for d in deadlines if d.status == "open"]
+    base = summary(case, protocol, sites, open_ones[0] if open_ones else None)
+    patient = session.get(Patient, case.patient_id) if can_see_phi(principal, case) else None
+    bag_rows = list(session.exec(select(Unit).where(Unit.case_id == case.id)
+                                 .order_by(col(Unit.id))).all())
+    by_pk = {u.id: u.unit_id for u in bag_rows}
+    rules = protocol.rules()
+    qc = latest_qc(session, case.id or 0)
+    all_qc = session.exec(select(QcResult).where(QcResult.case_id == case.id)
+                          .order_by(col(QcResult.id))).all()
+    checks = session.exec(select(MonitoringCheck).where(MonitoringCheck.case_id == case.id)
+                          .order_by(col(MonitoringCheck.day))).all()
+    return sc.CaseDetail(
+        **base.model_dump(),
+        patient=sc.PatientOut(given_name=patient.given_name, family_name=patient.family_name,
+                              date_of_birth=patient.date_of_birth, mrn=patient.mrn)
+        if patient else None,
+        collection_date=case.collection_date, manufacturing_slot=case.manufacturing_slot,
+        planned_infusion_date=case.planned_infusion_date, ld_started_on=case.ld_started_on,
+        ld_completed_on=case.ld_completed_on, ld_regimen=case.ld_regimen,
+        milestones=case.milestones, deadlines=[deadline_out(d) for d in deadlines],
+        units=[unit_out(u, by_pk, sites) for u in bag_rows],
+        qc_results=[{"test": r.test, "value": r.value, "spec": r.spec, "passed": r.passed,
+                     "recorded_at": r.recorded_at.isoformat()} for r in all_qc],
+        qc_required=[{"code": t.code, "name": t.name, "spec": t.spec,
+                      "latest": None if t.code not in qc else qc[t.code].passed}
+                     for t in rules.qc_tests],
+        monitoring=[{"day": m.day, "crs_grade": m.crs_grade, "icans_grade": m.icans_grade,
+                     "notes": m.notes, "recorded_at": m.recorded_at.isoformat()} for m in checks],
+    )
+
+
+def unit_out(u: Unit, by_pk: dict[int | None, str], sites: dict[int, str]) -> sc.UnitOut:
+    return sc.UnitOut(id=u.id or 0, unit_id=u.unit_id, unit_id_check=printed_unit(u.unit_id).check,
+                      kind=u.kind, parent_unit_id=by_pk.get(u.parent_id) if u.parent_id else None,
+                      status=u.status, site_code=sites.get(u.site_id or 0), location=u.location,
+                      volume_ml=u.volume_ml, collected_at=u.collected_at, expires_at=u.expires_at,
+                      quarantined=u.quarantined)
+
+
+def timeline(session: Session, case: Case) -> list[sc.EventOut]:
+    events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                          .order_by(col(CaseEvent.id))).all()
+    sigs = {s.id: s for s in session.exec(select(Signature).where(Signature.case_id == case.id))}
+    out = []
+    for e in events:
+        signed = [sigs[i] for i in (e.signature_id, e.second_signature_id) if i in sigs]
+        out.append(sc.EventOut(
+            id=e.id or 0, event=e.event, from_state=e.from_state, to_state=e.to_state,
+            actor_name=e.actor_name, at=e.at, data=e.data, reason=e.reason,
+            signatures=[{"printed_name": s.printed_name, "meaning": s.meaning,
+                         "signed_at": s.signed_at.isoformat(), "record_hash": s.record_hash}
+                        for s in signed]))
+    return out

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field as PField
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cartrack.db import UTCDateTime
+
+PROCESS_STEPS = ("activation", "transduction", "expansion", "harvest", "formulation")
+
+
+class QcTestSpec(BaseModel):
+    code: str = PField(min_length=1, max_length=40)
+    name: str = PField(min_length=1, max_length=120)
+    spec: str = PField(min_length=1, max_length=200)
+
+
+DEFAULT_QC_TESTS = (
+    QcTestSpec(code="sterility", name="Sterility", spec="No growth"),
+    QcTestSpec(code="mycoplasma", name="Mycoplasma", spec="Not detected"),
+    QcTestSpec(code="endotoxin", name="Endotoxin", spec="<= 5 EU/mL"),
+    QcTestSpec(code="viability", name="Viability", spec=">= 70 %"),
+    QcTestSpec(code="car_expression", name="CAR expression", spec=">= 15 %"),
+    QcTestSpec(code="vcn", name="Vector copy number", spec="<= 5 copies/cell"),
+)
+
+
+class ProtocolData(BaseModel):
+    """The windows and rules of one product, as published. Hours and days are limits."""
+
+    ld_regimen: str
+    ld_days: int = PField(ge=1, le=10)
+    infusion_min_days_after_ld: int = PField(ge=0, le=60)
+    infusion_max_days_after_ld: int = PField(ge=0, le=60)
+    repeat_ld_after_days: int | None = None
+    thaw_to_infusion_minutes: int = PField(ge=5, le=24 * 60)
+    infusion_start_after_thaw_minutes: int | None = None
+    storage_max_celsius: float
+    storage_months: int | None = None
+    apheresis_fresh: bool = True
+    apheresis_temp_min_c: float = 2.0
+    apheresis_temp_max_c: float = 8.0
+    product_ship_temp_max_c: float = -120.0
+    collection_due_hours: int = 24
+    apheresis_transit_hours: int = 48
+    manufacturing_start_hours: int = 24
+    qc_release_days: int = 21
+    shipment_arrival_hours: int = 72
+    monitoring_days: int = 7
+    proximity_days: int = 14
+    warning_fractions: list[float] = PField(default_factory=lambda: [0.5, 0.8])
+    bedside_scan_minutes: int = 15
+    qc_tests: list[QcTestSpec] = PField(default_factory=lambda: list(DEFAULT_QC_TESTS), min_length=1)
+
+
+class Protocol(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("product", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    product: str = Field(max_length=40, index=True)
+    version: int
+    name: str = Field(max_length=120)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    source: str = Field(max_length=1000)
+    unconfirmed: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    published_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    published_by: str = Field(max_length=200)
+    current: bool = True
+
+    def rules(self) -> ProtocolData:
+        return ProtocolData.model_validate(self.data)
+
+
+class ProtocolOut(BaseModel):
+    id: int
+    product: str
+    version: int
+    name: str
+    data: ProtocolData
+    source: str
+    unconfirmed: list[str]
+    published_at: datetime
+    published_by: str
+    current: bool
+
+
+class ProtocolIn(BaseModel):
+    product: str = PField(min_length=2, max_length=40, pattern=r"^[a-z0-9_-]+$")
+    name: str = PField(min_length=1, max_length=120)
+    data: ProtocolData
+    source: str = PField(min_length=1, max_length=1000)
+    unconfirmed: list[str] = PField(default_factory=list, max_length=40)

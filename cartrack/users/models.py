@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, field_validator
+from pydantic import Field as PField
+from sqlalchemy import Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cartrack.db import UTCDateTime
+
+
+class Role(StrEnum):
+    admin = "admin"
+    coordinator = "coordinator"
+    collection_staff = "collection_staff"
+    lab_tech = "lab_tech"
+    qa = "qa"
+    infusion_staff = "infusion_staff"
+
+
+class SiteKind(StrEnum):
+    collection_center = "collection_center"
+    manufacturing_facility = "manufacturing_facility"
+    treatment_center = "treatment_center"
+
+
+class Site(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=32)
+    name: str = Field(max_length=200)
+    kinds: str = Field(max_length=200, description="comma-separated SiteKind values")
+    timezone: str = Field(default="UTC", max_length=64)
+    fin: str = Field(default="A9999", max_length=5)
+
+    def kind_list(self) -> list[str]:
+        return [k for k in self.kinds.split(",") if k]
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    full_name: str = Field(max_length=200, description="printed name used on signatures")
+    email: str | None = Field(default=None, max_length=200)
+    password_hash: str = Field(max_length=300)
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Membership(SQLModel, table=True):
+    """A user holds a role at a site; admins hold theirs with no site (everywhere)."""
+
+    __table_args__ = (UniqueConstraint("user_id", "role", "site_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    role: str = Field(max_length=32)
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+
+
+class AuthSession(SQLModel, table=True):
+    """A browser session (cookie) or a bearer token; only the token's hash is stored."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(max_length=16)  # cookie | bearer
+    csrf_token: str = Field(default="", max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked: bool = False
+
+
+# ---- API schemas -----------------------------------------------------------------------
+
+
+class SiteOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    kinds: list[str]
+    timezone: str
+
+
+class SiteIn(BaseModel):
+    code: str = PField(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = PField(min_length=1, max_length=200)
+    kinds: list[SiteKind] = PField(min_length=1)
+    timezone: str = PField(default="UTC", max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class MembershipOut(BaseModel):
+    role: Role
+    site_id: int | None
+    site_code: str | None
+
+
+class MembershipIn(BaseModel):
+    role: Role
+    site_code: str | None = PField(default=None, max_length=32)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    email: str | None
+    active: bool
+    locked: bool
+    memberships: list[MembershipOut]
+
+
+class UserIn(BaseModel):
+    username: str = PField(min_length=2, max_length=64, pattern=r"^[a-z0-9_.-]+$")
+    full_name: str = PField(min_length=1, max_length=200)
+    email: str | None = PField(default=None, max_length=200)
+    password: str = PField(min_length=10, max_length=200)
+    memberships: list[MembershipIn] = PField(min_length=1, max_length=50)
+
+
+class MeOut(UserOut):
+    csrf_token: str | None = None
+    idle_minutes: int

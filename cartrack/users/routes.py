@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from cartrack import security
+from cartrack.errors import NotFound
+from cartrack.journey.schemas import Page
+from cartrack.security import ADMIN, PUBLIC, SIGNED_IN, Principal, db_session
+from cartrack.settings import get_settings
+from cartrack.users import service
+from cartrack.users.models import MeOut, SiteIn, SiteOut, User, UserIn, UserOut
+from cartrack.users.models import Site
+
+router = APIRouter(prefix="/api", tags=["auth and users"])
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+def _me(session: Session, principal_user: User, csrf: str | None) -> MeOut:
+    base = service.user_out(session, principal_user)
+    return MeOut(**base.model_dump(), csrf_token=csrf,
+                 idle_minutes=get_settings().session_idle_minutes)
+
+
+@router.post("/auth/login", dependencies=[Depends(PUBLIC)])
+def login(body: LoginIn, response: Response, session: Session = Depends(db_session)) -> MeOut:
+    """Browser sign-in: sets an HttpOnly, SameSite=Strict session cookie; returns the CSRF token
+    to send as X-CSRF-Token on every unsafe request."""
+    user = service.check_credentials(session, body.username, body.password)
+    token, row = service.open_session(session, user, "cookie")
+    settings = get_settings()
+    response.set_cookie(security.SESSION_COOKIE, token, httponly=True, samesite="strict",
+                        secure=settings.environment == "production", path="/")
+    return _me(session, user, row.csrf_token)
+
+
+@router.post("/auth/token", dependencies=[Depends(PUBLIC)])
+def token(username: Annotated[str, Form(min_length=1, max_length=64)],
+          password: Annotated[str, Form(min_length=1, max_length=200)],
+          session: Session = Depends(db_session)) -> TokenOut:
+    """OAuth2 password flow for scripts and scan devices."""
+    user = service.check_credentials(session, username, password)
+    raw, _ = service.open_session(session, user, "bearer")
+    return TokenOut(access_token=raw, expires_in=get_settings().token_minutes * 60)
+
+
+@router.post("/auth/logout", status_code=204, dependencies=[Depends(SIGNED_IN)])
+def logout(request: Request, response: Response, session: Session = Depends(db_session)) -> None:
+    raw = security._bearer_token(request) or request.cookies.get(security.SESSION_COOKIE)
+    if raw:
+        service.close_session(session, raw)
+    response.delete_cookie(security.SESSION_COOKIE, path="/")
+
+
+@router.get("/auth/me")
+def me(principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session)) -> MeOut:
+    return _me(session, principal.user, principal.csrf_token)
+
+
+@router.get("/sites")
+def list_sites(_: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session)
+               ) -> list[SiteOut]:
+    return [service.site_out(s) for s in session.exec(select(Site).order_by(col(Site.code)))]
+
+
+@router.post("/sites", status_code=201)
+def create_site(body: SiteIn, principal: Principal = Depends(ADMIN),
+                session: Session = Depends(db_session)) -> SiteOut:
+    return service.site_out(service.create_site(session, principal, body))
+
+
+@router.get("/users")
+def list_users(limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
+               _: Principal = Depends(ADMIN), session: Session = Depends(db_session)
+               ) -> Page[UserOut]:
+    from sqlalchemy import func
+
+    total = session.exec(select(func.count()).select_from(User)).one()
+    rows = session.exec(select(User).order_by(col(User.username)).limit(limit).offset(offset))
+    return Page[UserOut](items=[service.user_out(session, u) for u in rows], total=int(total),
+                         limit=limit, offset=offset)
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserIn, principal: Principal = Depends(ADMIN),
+                session: Session = Depends(db_session)) -> UserOut:
+    return service.user_out(session, service.create_user(session, principal, body))
+
+
+@router.post("/users/{user_id}/unlock")
+def unlock_user(user_id: int, principal: Principal = Depends(ADMIN),
+                session: Session = Depends(db_session)) -> UserOut:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.", code="user_not_found")
+    service.unlock(session, principal, user)
+    return service.user_out(session, user)

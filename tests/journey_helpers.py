@@ -1,0 +1,107 @@
+"""Driving cases through the API, as the roles would."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from cartrack import clock
+from cartrack.identity.identifiers import printed_unit
+
+PASSWORD = "test-password-123"
+QC_PASS = [("sterility", "No growth"), ("mycoplasma", "Not detected"), ("endotoxin", "<0.5"),
+           ("viability", "92 %"), ("car_expression", "45 %"), ("vcn", "1.7")]
+
+
+class Journey:
+    def __init__(self, client: TestClient, auth: dict[str, dict[str, str]]) -> None:
+        self.client, self.auth = client, auth
+
+    def enroll(self, product: str = "yescarta", *, mrn: str = "MRN-1",
+               collection_site: str = "TC-CITY", as_role: str = "coordinator") -> dict[str, Any]:
+        r = self.client.post("/api/cases", headers=self.auth[as_role], json={
+            "patient": {"given_name": "Test", "family_name": "Patient",
+                        "date_of_birth": "1960-01-01", "mrn": mrn},
+            "product": product, "collection_site": collection_site,
+            "manufacturing_site": "MF-EAST", "treatment_site": "TC-CITY"})
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def event(self, role: str, case_id: int, event: str, data: dict[str, Any] | None = None,
+              *, sign: bool = False, password: str = PASSWORD, **extra: Any) -> Any:
+        body: dict[str, Any] = {"event": event, "data": data or {}, **extra}
+        if sign:
+            body["signature"] = {"password": password}
+        return self.client.post(f"/api/cases/{case_id}/events", headers=self.auth[role],
+                                json=body)
+
+    def ok(self, role: str, case_id: int, event: str, data: dict[str, Any] | None = None,
+           **kw: Any) -> dict[str, Any]:
+        r = self.event(role, case_id, event, data, **kw)
+        assert r.status_code == 200, f"{event}: {r.status_code} {r.text}"
+        return dict(r.json())
+
+    def case(self, case_id: int, role: str = "coordinator") -> dict[str, Any]:
+        r = self.client.get(f"/api/cases/{case_id}", headers=self.auth[role])
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def typed(self, case_id: int, kind: str, role: str = "coordinator") -> list[str]:
+        """Unit IDs as a person types them: the 15 characters and the check character."""
+        units = self.case(case_id, role)["units"]
+        out = []
+        for u in units:
+            if u["kind"] == kind and u["status"] not in ("discarded", "consumed"):
+                p = printed_unit(u["unit_id"])
+                out.append(p.value + p.check)
+        return out
+
+    # -- advancing a case step by step ------------------------------------------------
+
+    def to(self, case_id: int, state: str) -> dict[str, Any]:
+        detail = self.case(case_id)
+        for name, step in STEPS:
+            if detail["state"] == state:
+                return detail
+            detail = step(self, case_id)
+        assert detail["state"] == state, detail["state"]
+        return detail
+
+
+def _now() -> datetime:
+    return clock.now()
+
+
+STEPS = [
+    ("schedule", lambda j, c: j.ok("coordinator", c, "schedule_collection", {
+        "collection_date": (_now() + timedelta(days=1)).date().isoformat(),
+        "manufacturing_slot": "slot 1"})),
+    ("collect", lambda j, c: j.ok("collection_staff", c, "record_collection", {
+        "collection_end": (_now() - timedelta(minutes=30)).isoformat(),
+        "units": [{"volume_ml": 200}, {"volume_ml": 180}]})),
+    ("ship", lambda j, c: j.ok("collection_staff", c, "ship_to_manufacturing", {
+        "scans": j.typed(c, "apheresis"), "shipper_type": "2-8 C shipper",
+        "courier": "MedCourier", "tracking_number": "T1"})),
+    ("receive", lambda j, c: j.ok("lab_tech", c, "receive_at_manufacturing", {
+        "scans": j.typed(c, "apheresis", "lab_tech"), "shipper_temperature_c": 5.0,
+        "storage_location": "fridge 1"})),
+    ("start", lambda j, c: j.ok("lab_tech", c, "start_manufacturing",
+                                {"scan": j.typed(c, "apheresis", "lab_tech")[0]})),
+    ("steps", lambda j, c: [j.ok("lab_tech", c, "record_process_step",
+                                 {"step": s, "scan": j.typed(c, "apheresis", "lab_tech")[0]})
+                            for s in ("activation", "transduction", "expansion", "harvest",
+                                      "formulation")][-1]),
+    ("complete_mfg", lambda j, c: j.ok("lab_tech", c, "complete_manufacturing", {
+        "scan": j.typed(c, "apheresis", "lab_tech")[0], "bags": [{"volume_ml": 68}],
+        "cryopreserved_at": _now().isoformat()})),
+    ("qc", lambda j, c: [j.ok("lab_tech", c, "record_qc_result",
+                              {"test": t, "value": v, "passed": True}) for t, v in QC_PASS][-1]),
+    ("release", lambda j, c: j.ok("qa", c, "release", {}, sign=True)),
+    ("ship_tc", lambda j, c: j.ok("lab_tech", c, "ship_to_treatment_center", {
+        "scans": j.typed(c, "product", "lab_tech"), "shipper_type": "LN2 dry shipper"})),
+    ("receive_tc", lambda j, c: j.ok("infusion_staff", c, "receive_at_treatment_center", {
+        "scans": j.typed(c, "product", "infusion_staff"), "shipper_temperature_c": -180,
+        "storage_location": "LN2 tank A"})),
+]
