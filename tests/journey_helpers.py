@@ -61,11 +61,14 @@ class Journey:
     # -- advancing a case step by step ------------------------------------------------
 
     def to(self, case_id: int, state: str) -> dict[str, Any]:
+        """Advance along the product track from wherever the case is to ``state``."""
         detail = self.case(case_id)
-        for name, step in STEPS:
+        start = next(i for i, (reached, _) in enumerate(STEPS) if reached == detail["state"])
+        for reached, step in STEPS[start + 1:]:
             if detail["state"] == state:
-                return detail
+                break
             detail = step(self, case_id)
+            assert detail["state"] == reached, (reached, detail["state"])
         assert detail["state"] == state, detail["state"]
         return detail
 
@@ -74,34 +77,35 @@ def _now() -> datetime:
     return clock.now()
 
 
-STEPS = [
-    ("schedule", lambda j, c: j.ok("coordinator", c, "schedule_collection", {
+STEPS: list[tuple[str, Any]] = [
+    ("enrolled", None),
+    ("collection_scheduled", lambda j, c: j.ok("coordinator", c, "schedule_collection", {
         "collection_date": (_now() + timedelta(days=1)).date().isoformat(),
         "manufacturing_slot": "slot 1"})),
-    ("collect", lambda j, c: j.ok("collection_staff", c, "record_collection", {
+    ("collected", lambda j, c: j.ok("collection_staff", c, "record_collection", {
         "collection_end": (_now() - timedelta(minutes=30)).isoformat(),
         "units": [{"volume_ml": 200}, {"volume_ml": 180}]})),
-    ("ship", lambda j, c: j.ok("collection_staff", c, "ship_to_manufacturing", {
+    ("shipped_to_manufacturing", lambda j, c: j.ok("collection_staff", c, "ship_to_manufacturing", {
         "scans": j.typed(c, "apheresis"), "shipper_type": "2-8 C shipper",
         "courier": "MedCourier", "tracking_number": "T1"})),
-    ("receive", lambda j, c: j.ok("lab_tech", c, "receive_at_manufacturing", {
+    ("received_at_manufacturing", lambda j, c: j.ok("lab_tech", c, "receive_at_manufacturing", {
         "scans": j.typed(c, "apheresis", "lab_tech"), "shipper_temperature_c": 5.0,
         "storage_location": "fridge 1"})),
-    ("start", lambda j, c: j.ok("lab_tech", c, "start_manufacturing",
+    ("manufacturing", lambda j, c: j.ok("lab_tech", c, "start_manufacturing",
                                 {"scan": j.typed(c, "apheresis", "lab_tech")[0]})),
-    ("steps", lambda j, c: [j.ok("lab_tech", c, "record_process_step",
+    ("manufacturing", lambda j, c: [j.ok("lab_tech", c, "record_process_step",
                                  {"step": s, "scan": j.typed(c, "apheresis", "lab_tech")[0]})
                             for s in ("activation", "transduction", "expansion", "harvest",
                                       "formulation")][-1]),
-    ("complete_mfg", lambda j, c: j.ok("lab_tech", c, "complete_manufacturing", {
+    ("qc_pending", lambda j, c: j.ok("lab_tech", c, "complete_manufacturing", {
         "scan": j.typed(c, "apheresis", "lab_tech")[0], "bags": [{"volume_ml": 68}],
         "cryopreserved_at": _now().isoformat()})),
-    ("qc", lambda j, c: [j.ok("lab_tech", c, "record_qc_result",
+    ("qc_pending", lambda j, c: [j.ok("lab_tech", c, "record_qc_result",
                               {"test": t, "value": v, "passed": True}) for t, v in QC_PASS][-1]),
-    ("release", lambda j, c: j.ok("qa", c, "release", {}, sign=True)),
-    ("ship_tc", lambda j, c: j.ok("lab_tech", c, "ship_to_treatment_center", {
+    ("released", lambda j, c: j.ok("qa", c, "release", {}, sign=True)),
+    ("shipped_to_treatment_center", lambda j, c: j.ok("lab_tech", c, "ship_to_treatment_center", {
         "scans": j.typed(c, "product", "lab_tech"), "shipper_type": "LN2 dry shipper"})),
-    ("receive_tc", lambda j, c: j.ok("infusion_staff", c, "receive_at_treatment_center", {
+    ("received_at_treatment_center", lambda j, c: j.ok("infusion_staff", c, "receive_at_treatment_center", {
         "scans": j.typed(c, "product", "infusion_staff"), "shipper_temperature_c": -180,
         "storage_location": "LN2 tank A"})),
 ]

@@ -9,7 +9,13 @@ from sqlmodel import Session, col, select
 
 from cartrack.alerts.models import Deadline
 from cartrack.audit.models import Signature
-from cartrack.identity.identifiers import printed_coi, printed_unit
+from cartrack.errors import Invalid
+from cartrack.identity.identifiers import (
+    IdentifierError,
+    printed_coi,
+    printed_unit,
+    validate_printed,
+)
 from cartrack.journey import schemas as sc
 from cartrack.journey.models import Case, CaseEvent, MonitoringCheck, Patient, QcResult
 from cartrack.journey.service import can_see_phi, latest_qc, visible_site_filter
@@ -80,8 +86,15 @@ def list_cases(session: Session, principal: Principal, *, state: str | None, q: 
 
 
 def _search_filter(q: str) -> Any:
-    """Search by COI or unit ID, typed with or without the check character."""
+    """Search by COI or unit ID, typed with or without the check character; a typed check
+    character that does not match is refused rather than silently ignored."""
     text = q.strip().upper().replace(" ", "")
+    if len(text) == 16:
+        try:
+            kind, value = validate_printed(text)
+        except IdentifierError as exc:
+            raise Invalid(f"{exc}.", code="bad_check_character") from exc
+        text = value
     coi = text[:15] if text.startswith("CH") else None
     unit = text[:15] if not text.startswith("CH") else None
     clauses = []

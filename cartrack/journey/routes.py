@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from sqlmodel import Session
 
 from cartrack.audit import service as audit_service
@@ -69,7 +69,7 @@ def get_case(case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS),
 
 
 @router.post("/cases/{case_id}/events")
-def apply_event(body: sc.EventIn = Body(), case_id: int = CaseId,  # type: ignore[valid-type]
+def apply_event(body: sc.EventIn, case_id: int = CaseId,  # type: ignore[valid-type]
                 principal: Principal = Depends(CASE_ACCESS),
                 session: Session = Depends(db_session)) -> sc.CaseDetail:
     """Apply one journey event. Refused events answer 409 with the state, the failed guard and

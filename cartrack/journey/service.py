@@ -29,7 +29,6 @@ from cartrack.journey.transitions import (
     BY_EVENT,
     MILESTONE,
     PREVIOUS,
-    STAY,
     Deadline,
     SiteScope,
     State,
@@ -265,7 +264,7 @@ def _sites(session: Session, case: Case) -> dict[str, Site]:
 
 def _target(t: Transition, case: Case) -> str:
     target = t.targets[0]
-    if target in (STAY, MILESTONE):
+    if target == MILESTONE:
         return case.state
     if target == PREVIOUS:
         return case.held_from or State.enrolled.value

@@ -60,7 +60,6 @@ class Deadline(StrEnum):
     proximity_period = "proximity_period"
 
 
-STAY = "(stays)"
 MILESTONE = "(milestone)"
 PREVIOUS = "(previous state)"
 
@@ -119,7 +118,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("start_manufacturing", S.received_at_manufacturing, S.manufacturing, R.lab_tech,
        X.manufacturing, guards=("scan of an apheresis unit of this case",),
        closes=(D.manufacturing_start,), summary="Start manufacturing"),
-    _t("record_process_step", S.manufacturing, STAY, R.lab_tech, X.manufacturing,
+    _t("record_process_step", S.manufacturing, S.manufacturing, R.lab_tech, X.manufacturing,
        guards=("step in protocol order: activation, transduction, expansion, harvest, formulation",
                "scan of the apheresis unit"), summary="Record a manufacturing process step"),
     _t("complete_manufacturing", S.manufacturing, S.qc_pending, R.lab_tech, X.manufacturing,
@@ -127,7 +126,7 @@ TRANSITIONS: tuple[Transition, ...] = (
                "cryopreserved, with lineage to the apheresis unit"),
        opens=(D.qc_release_target, D.storage_expiry),
        summary="Complete manufacturing; final product bags are created"),
-    _t("record_qc_result", S.qc_pending, STAY, R.lab_tech, X.manufacturing,
+    _t("record_qc_result", S.qc_pending, S.qc_pending, R.lab_tech, X.manufacturing,
        guards=("test is one the protocol lists",), summary="Record a QC result"),
     _t("release", S.qc_pending, S.released, R.qa, X.manufacturing,
        guards=("every QC test the protocol requires is present and passing",),
