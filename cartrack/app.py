@@ -8,14 +8,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cartrack import __version__
 from cartrack.errors import DomainError
+from cartrack.security import PUBLIC
 from cartrack.settings import get_settings
 
 log = logging.getLogger("cartrack")
@@ -29,7 +31,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class BodyLimit:
-    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+    """413 for bodies over the limit, whether announced by Content-Length or streamed; 422 for
+    NUL characters, which no field of cartrack accepts (and PostgreSQL text cannot store)."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -43,24 +46,49 @@ class BodyLimit:
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await _too_large(self.limit)(scope, receive, send)
             return
+        query = scope.get("query_string", b"")
+        if _has_nul(query) or b"%00" in query:
+            await _nul_refused()(scope, receive, send)
+            return
+        form = headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")
         seen = 0
+        tail = b""
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, tail
             message = await receive()
-            seen += len(message.get("body", b""))
+            chunk = message.get("body", b"")
+            seen += len(chunk)
             if seen > self.limit:
                 raise _BodyTooLarge
+            if _has_nul(tail + chunk) or (form and b"%00" in tail + chunk):
+                raise _NulCharacter
+            tail = chunk[-6:]
             return message
 
         try:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
             await _too_large(self.limit)(scope, receive, send)
+        except _NulCharacter:
+            await _nul_refused()(scope, receive, send)
 
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _NulCharacter(Exception):
+    pass
+
+
+def _has_nul(raw: bytes) -> bool:
+    return b"\x00" in raw or b"\\u0000" in raw
+
+
+def _nul_refused() -> JSONResponse:
+    return JSONResponse({"detail": "Text may not contain NUL characters.",
+                         "code": "nul_character"}, status_code=422)
 
 
 def _too_large(limit: int) -> JSONResponse:
@@ -95,10 +123,21 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        if exc.status_code == 400:
+            # Starlette's "error parsing the body": undecodable JSON is invalid input, like the rest.
+            return JSONResponse({"detail": "The request body is not valid JSON text.",
+                                 "code": "invalid_input", "fields": []}, status_code=422)
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this address."
         return JSONResponse({"detail": detail, "code": codes.get(exc.status_code, "http_error")},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def data_error(_: Request, exc: DataError) -> JSONResponse:
+        # Input the database cannot store; the transaction was rolled back whole.
+        return JSONResponse({"detail": "A value cannot be stored as given; check the text for "
+                             "unusual characters or out-of-range numbers.",
+                             "code": "invalid_input", "fields": []}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -117,7 +156,7 @@ def _frontend_dir() -> Path | None:
 def _mount_frontend(app: FastAPI) -> None:
     dist = _frontend_dir()
 
-    @app.get("/{path:path}", include_in_schema=False)
+    @app.get("/{path:path}", include_in_schema=False, dependencies=[Depends(PUBLIC)])
     def spa(path: str) -> Response:
         if path.startswith("api/") or dist is None:
             return JSONResponse({"detail": "There is nothing at this address.",
@@ -126,8 +165,6 @@ def _mount_frontend(app: FastAPI) -> None:
         if path and file.is_file() and dist.resolve() in file.parents:
             return FileResponse(file)
         return FileResponse(dist / "index.html", headers={"Cache-Control": "no-store"})
-
-    spa.__cartrack_public__ = True  # type: ignore[attr-defined]
 
 
 def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
@@ -158,11 +195,9 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     for router in (users_router, protocols_router, journey_router, *EXTRA_ROUTERS()):
         app.include_router(router)
 
-    @app.get("/api/health", tags=["meta"])
+    @app.get("/api/health", tags=["meta"], dependencies=[Depends(PUBLIC)])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
-
-    health.__cartrack_public__ = True  # type: ignore[attr-defined]
     _mount_frontend(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
