@@ -64,7 +64,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping: it costs a round trip per request; stale connections are recycled instead.
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
 
 
 @lru_cache(maxsize=8)

@@ -59,8 +59,9 @@ def _last_hash(session: Session) -> str:
     cached = session.info.get("audit_head")
     if cached and cached[0] is tx:
         return str(cached[1])
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
+        # The lock orders writers of the chain. The head is read in a second statement: under
+        # READ COMMITTED only a statement begun after the lock sees the previous holder's row.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
     last = session.execute(
         sa_select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)  # type: ignore[union-attr]

@@ -62,6 +62,20 @@ def load_shipped_catalog(session: Session) -> list[Protocol]:
     return added
 
 
+_RULES: dict[int, ProtocolData] = {}
+
+
+def rules_of(session: Session, protocol_id: int) -> ProtocolData:
+    """A published protocol version never changes, so its parsed rules are cached by id."""
+    rules = _RULES.get(protocol_id)
+    if rules is None:
+        proto = session.get(Protocol, protocol_id)
+        if proto is None:
+            raise NotFound(f"No protocol {protocol_id}.", code="protocol_not_found")
+        rules = _RULES[protocol_id] = proto.rules()
+    return rules
+
+
 def find(session: Session, product: str, version: int | None = None) -> Protocol:
     query = select(Protocol).where(Protocol.product == product)
     query = query.where(Protocol.version == version) if version else query.where(
