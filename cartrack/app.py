@@ -51,35 +51,31 @@ class BodyLimit:
             await _nul_refused()(scope, receive, send)
             return
         form = headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded")
-        seen = 0
-        tail = b""
-
-        async def limited() -> Message:
-            nonlocal seen, tail
+        # Bodies are small (the limit is the guard), so read them whole before the app does:
+        # a refusal here is then a clean 413/422, never a half-parsed request.
+        body, more = b"", scope["method"] not in ("GET", "HEAD")
+        while more:
             message = await receive()
-            chunk = message.get("body", b"")
-            seen += len(chunk)
-            if seen > self.limit:
-                raise _BodyTooLarge
-            if _has_nul(tail + chunk) or (form and b"%00" in tail + chunk):
-                raise _NulCharacter
-            tail = chunk[-6:]
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _too_large(self.limit)(scope, receive, send)
-        except _NulCharacter:
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await _too_large(self.limit)(scope, receive, send)
+                return
+        if _has_nul(body) or (form and b"%00" in body):
             await _nul_refused()(scope, receive, send)
+            return
+        replayed = False
 
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class _NulCharacter(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 def _has_nul(raw: bytes) -> bool:

@@ -155,7 +155,9 @@ def test_shipping_with_a_missing_unit_is_refused_recorded_and_alerted(j: Journey
         rows = s.exec(select(CustodyEvent).where(CustodyEvent.case_id == case["id"])).all()
         alerts = s.exec(select(Alert).where(Alert.case_id == case["id"],
                                             Alert.kind == "mismatch")).all()
-    assert [r.verdict for r in rows] == ["match"]  # the scan that was made is on record
+    # The scan that was made, and the unit that was missing, are both on record.
+    assert sorted((r.verdict, r.reason) for r in rows) == [("match", None),
+                                                           ("mismatch", "missing_unit")]
     assert len(alerts) == 1 and "not scanned" in alerts[0].message
 
 
@@ -183,7 +185,7 @@ def test_a_typed_unit_id_with_a_wrong_check_character_is_refused(j: Journey) -> 
     scans[0] = scans[0][:-1] + ("A" if last != "A" else "B")
     r = j.event("collection_staff", case["id"], "ship_to_manufacturing",
                 {"scans": scans, "shipper_type": "box"})
-    assert "check character" in refused(r, "scan_forged")["detail"]
+    assert "check character" in refused(r, "scan_malformed")["detail"]
 
 
 def test_receipt_out_of_temperature_records_a_deviation(j: Journey) -> None:
