@@ -1,4 +1,4 @@
-"""Every route × every role, walked from the app's own route table: a route without an access
+"""Every route x every role, walked from the app's own route table: a route without an access
 rule fails this suite, and each rule is enforced (401 / 403 / allowed)."""
 
 from __future__ import annotations

@@ -73,7 +73,8 @@ def test_two_concurrent_conflicting_events_exactly_one_wins(client: Any, auth: A
         results: list[int] = []
         barrier = threading.Barrier(2)
 
-        def act(day: str, cid: int = case["id"]) -> None:
+        def act(day: str, cid: int = case["id"], barrier: threading.Barrier = barrier,
+                results: list[int] = results) -> None:
             barrier.wait()
             r = j.event("coordinator", cid, "schedule_collection",
                         {"collection_date": day, "manufacturing_slot": f"slot for {day}"})

@@ -8,7 +8,8 @@ import threading
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import select
 
 from cartrack.db import new_session

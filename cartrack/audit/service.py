@@ -11,7 +11,8 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import select as sa_select, text
+from sqlalchemy import select as sa_select
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from cartrack import clock

@@ -91,7 +91,7 @@ def _search_filter(q: str) -> Any:
     text = q.strip().upper().replace(" ", "")
     if len(text) == 16:
         try:
-            kind, value = validate_printed(text)
+            _, value = validate_printed(text)
         except IdentifierError as exc:
             raise Invalid(f"{exc}.", code="bad_check_character") from exc
         text = value

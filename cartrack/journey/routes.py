@@ -4,16 +4,16 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlmodel import Session
 
 from cartrack.audit import service as audit_service
-from cartrack.audit.models import AuditEntry, AuditOut
-from cartrack.journey import queries, schemas as sc, service
+from cartrack.audit.models import AuditOut
+from cartrack.journey import queries, service
+from cartrack.journey import schemas as sc
 from cartrack.journey.transitions import (
-    NON_TERMINAL,
     PRODUCT_TRACK,
     TERMINAL,
     TRANSITIONS,
     State,
 )
-from cartrack.security import Access, SIGNED_IN, Principal, db_session
+from cartrack.security import SIGNED_IN, Access, Principal, db_session
 
 router = APIRouter(prefix="/api", tags=["journey"])
 CASE_ACCESS = Access(*service.CASE_ROLES)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar, Union
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -194,7 +194,7 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
 }
 EVENT_MODELS = [_event(name, data) for name, data in EVENT_DATA.items()]
 # A discriminated union on "event": OpenAPI then documents each event's data exactly.
-EventIn = Annotated[Union[tuple(EVENT_MODELS)], Field(discriminator="event")]  # type: ignore[valid-type]
+EventIn = Annotated[tuple(EVENT_MODELS), Field(discriminator="event")]  # type: ignore[valid-type]
 
 
 class EventOut(BaseModel):

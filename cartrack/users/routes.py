@@ -12,8 +12,7 @@ from cartrack.journey.schemas import Page
 from cartrack.security import ADMIN, PUBLIC, SIGNED_IN, Principal, db_session
 from cartrack.settings import get_settings
 from cartrack.users import service
-from cartrack.users.models import MeOut, SiteIn, SiteOut, User, UserIn, UserOut
-from cartrack.users.models import Site
+from cartrack.users.models import MeOut, Site, SiteIn, SiteOut, User, UserIn, UserOut
 
 router = APIRouter(prefix="/api", tags=["auth and users"])
 
