@@ -164,10 +164,12 @@ def _mount_frontend(app: FastAPI) -> None:
 
 
 def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
+    from cartrack.alerts.scheduler import register as register_alert_scheduler
     from cartrack.journey.routes import router as journey_router
     from cartrack.protocols.routes import router as protocols_router
     from cartrack.users.routes import router as users_router
 
+    register_alert_scheduler(STARTUP_HOOKS)
     settings = get_settings()
     run_scheduler = settings.scheduler_enabled if start_scheduler is None else start_scheduler
 
@@ -199,7 +201,7 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     return app
 
 
-def EXTRA_ROUTERS() -> list[Any]:  # noqa: N802
+def EXTRA_ROUTERS() -> list[Any]:
     """Routers of the other domains, imported when present."""
     import importlib
 

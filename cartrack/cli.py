@@ -91,7 +91,7 @@ def user_add(username: str, full_name: str = typer.Option(..., "--name"),
 
     password = os.environ.get("CARTRACK_NEW_PASSWORD") or getpass.getpass("Password: ")
     try:
-        memberships = [MembershipIn(role=r.split("@")[0], site_code=(r.split("@") + [None])[1])
+        memberships = [MembershipIn(role=r.split("@")[0], site_code=[*r.split("@"), None][1])
                        for r in role]  # type: ignore[arg-type]
         data = UserIn(username=username, full_name=full_name, email=email, password=password,
                       memberships=memberships)
@@ -151,6 +151,67 @@ def openapi(output: Path = typer.Option(None, "-o")) -> None:
         output.write_text(spec + "\n")
     else:
         sys.stdout.write(spec + "\n")
+
+
+@app.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run the alert scheduler alone (then run API processes with CARTRACK_SCHEDULER_ENABLED=false).
+
+    Any number may run against one PostgreSQL database: each alert is delivered once."""
+    import logging
+
+    from cartrack.alerts.scheduler import AlertScheduler, run_forever
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook sent is noise
+
+    def ready(s: AlertScheduler) -> None:
+        typer.echo(f"alert scheduler {s.instance} running every {s.poll_seconds} s")
+
+    run_forever(ready)
+
+
+@app.command()
+def labels(case: str = typer.Argument(..., help="case number or COI (with or without its K)"),
+           fmt: str = typer.Option("pdf", "--format", help="pdf (one page per label) or zpl"),
+           output: Path = typer.Option(..., "-o", "--output", help="file to write"),
+           size: str = typer.Option("4x4in", help="label stock: 4x4in, 4x2in or 2x1in"),
+           copies: int = typer.Option(1, min=1, max=20),
+           reason: str | None = typer.Option(None, help="reprint reason (required for labels "
+                                                        "printed before)"),
+           user: str | None = typer.Option(None, help="print as this user (their role and "
+                                                      "site decide patient details); default: "
+                                                      "the operator at the command line")) -> None:
+    """Print every active label of a case (bags and wristband); the print is recorded."""
+    from sqlmodel import select
+
+    from cartrack.db import new_session
+    from cartrack.errors import DomainError
+    from cartrack.labels import service as labels_service
+    from cartrack.security import load_principal
+    from cartrack.users.models import User
+
+    if fmt not in ("pdf", "zpl"):
+        typer.echo("refused: --format must be pdf or zpl", err=True)
+        raise typer.Exit(2)
+    try:
+        with new_session() as session:
+            printer = labels_service.cli_printer()
+            if user is not None:
+                found = session.exec(select(User).where(User.username == user)).first()
+                if found is None or not found.active:
+                    typer.echo(f"refused: no active user {user}", err=True)
+                    raise typer.Exit(2)
+                printer = labels_service.Printer(load_principal(session, found, "cli"))
+            rendered = labels_service.print_case(
+                session, printer, case, fmt, labels_service.PrintOptions(size, copies, reason))
+            output.write_bytes(rendered.content)
+            session.commit()
+    except DomainError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{len(rendered.prints)} label(s), {copies} cop{'y' if copies == 1 else 'ies'} "
+               f"each, written to {output}")
 
 
 if __name__ == "__main__":

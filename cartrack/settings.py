@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     smtp_from: str = "cartrack@localhost"
     webhook_urls: str = ""
     webhook_secret: str = ""
+    # Outbound alert deliveries (email, webhooks): per-send timeout, attempts, backoff.
+    delivery_timeout_seconds: float = 5.0
+    delivery_max_attempts: int = 5
+    delivery_backoff_seconds: float = 2.0
+    scheduler_batch_size: int = 500
     frontend_dir: str = ""
     show_patient_name_on_label: bool = True
 

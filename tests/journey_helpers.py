@@ -109,3 +109,53 @@ STEPS: list[tuple[str, Any]] = [
         "scans": j.typed(c, "product", "infusion_staff"), "shipper_temperature_c": -180,
         "storage_location": "LN2 tank A"})),
 ]
+
+
+def read_qr(image_bytes: bytes) -> str:
+    """The one QR code in a PNG, read by an independent decoder (zxing-cpp)."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(image_bytes)),
+                                   formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    assert len(found) == 1, f"expected one QR code, read {len(found)}"
+    return str(found[0].text)
+
+
+class SignedJourney(Journey):
+    """A journey whose every scan is a real label: printed through the API (PNG on the smallest
+    stock), read back with zxing-cpp, and the decoded signed payload sent as the scan."""
+
+    def __init__(self, client: TestClient, auth: dict[str, dict[str, str]],
+                 size: str = "2x1in") -> None:
+        super().__init__(client, auth)
+        self.size = size
+        self.payloads: dict[str, str] = {}
+
+    def typed(self, case_id: int, kind: str, role: str = "coordinator") -> list[str]:
+        """The scans the STEPS send: here the signed payloads of the bags' printed labels."""
+        units = self.case(case_id, role)["units"]
+        return [self.unit_payload(u["unit_id"], role) for u in units
+                if u["kind"] == kind and u["status"] not in ("discarded", "consumed")]
+
+    def unit_payload(self, unit_id: str, role: str = "coordinator") -> str:
+        if unit_id not in self.payloads:
+            self.payloads[unit_id] = read_qr(self._print(f"/api/units/{unit_id}/label.png", role))
+        return self.payloads[unit_id]
+
+    def wristband_payload(self, case_id: int, role: str = "infusion_staff") -> str:
+        key = f"wristband:{case_id}"
+        if key not in self.payloads:
+            self.payloads[key] = read_qr(self._print(f"/api/cases/{case_id}/wristband.png", role))
+        return self.payloads[key]
+
+    def _print(self, path: str, role: str) -> bytes:
+        r = self.client.get(path, params={"size": self.size}, headers=self.auth[role])
+        if r.status_code == 409 and r.json()["code"] == "reprint_reason_required":
+            r = self.client.get(path, params={"size": self.size,
+                                              "reprint_reason": "label re-read for scanning"},
+                                headers=self.auth[role])
+        assert r.status_code == 200, r.text
+        return bytes(r.content)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cartrack.db import UTCDateTime
@@ -33,6 +33,7 @@ class Alert(SQLModel, table=True):
     __table_args__ = (
         Index("ix_alert_pending", "status", "fire_at"),
         Index("ix_alert_case", "case_id"),
+        Index("ix_alert_fire_seq", "fire_seq", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -52,6 +53,9 @@ class Alert(SQLModel, table=True):
     acked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     ack_note: str | None = Field(default=None, max_length=1000)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Position in the live feed (SSE event id): set when the alert fires and bumped when it
+    # escalates or is acknowledged, from one counter, in commit order.
+    fire_seq: int | None = None
 
 
 class AlertTarget(SQLModel, table=True):
@@ -64,3 +68,31 @@ class AlertTarget(SQLModel, table=True):
     alert_id: int = Field(foreign_key="alert.id", index=True)
     role: str = Field(max_length=32)
     site_id: int = Field(foreign_key="site.id")
+
+
+class AlertDelivery(SQLModel, table=True):
+    """One send of one alert over one outbound channel (email, webhook) to one target.
+
+    Written in the transaction that fires (or escalates) the alert; sent after it commits.
+    Each row retries on its own, so a failing channel never holds up another.
+    """
+
+    __tablename__ = "alert_delivery"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", "target", "tier"),
+        Index("ix_alert_delivery_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    tier: int = 0
+    channel: str = Field(max_length=20)  # email | webhook
+    target: str = Field(max_length=500)  # an e-mail address or a URL
+    status: str = Field(default="pending", max_length=20)  # pending|sending|delivered|failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=1000)
+    # When to try next; while sending, when the claim lapses (a crashed sender's row is retried).
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=80)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from cartrack.db import UTCDateTime
@@ -12,6 +12,8 @@ class CustodyEvent(SQLModel, table=True):
     """Every scan, passed or failed, and every handoff: who, where, when, verdict."""
 
     __tablename__ = "custody_event"
+    # A user's latest bedside scans (the wristband that sets the context), newest first.
+    __table_args__ = (Index("ix_custody_event_user_action", "user_id", "action", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

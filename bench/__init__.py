@@ -1,0 +1,1 @@
+"""Benchmarks (scripts with a main(); run with python -m bench.<name>)."""

@@ -1,0 +1,264 @@
+"""Scan station benchmark, on a SQLite file (the embedded default), through a real server.
+
+1. POST /api/scans through uvicorn on a free loopback port: requests per second, p50 and p99
+   latency, for a matching scan, a matching scan for a step (allowed actions, role and site
+   checks) and a forged label (mismatch); each as a ratio to a bare endpoint of the same app
+   (same middleware and client, no auth, no database) that returns a constant. Every scan
+   writes its custody event and audit entry, as in production.
+2. Rendering: a PDF sheet of 100 labels against rendering the 100 QR images alone.
+
+Run: .venv/bin/python -m bench.bench_scans [--requests 2000] [--workers 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+PASSWORD = "bench-password-123"
+BARE_PATH = "/api/bench/bare"
+
+
+# ---- the app under test ----------------------------------------------------------------
+
+
+def bench_app() -> Any:
+    """The production app plus one bare endpoint, for this benchmark's server only."""
+    from cartrack.app import create_app
+
+    app = create_app(start_scheduler=False)
+
+    @app.post(BARE_PATH, include_in_schema=False)
+    def bare() -> dict[str, bool]:
+        return {"ok": True}
+
+    # The bare route must win over the UI's catch-all, which was added first.
+    app.router.routes.insert(0, app.router.routes.pop())
+    return app
+
+
+# ---- a prepared database ---------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    url: str
+    token: str
+    unit_payload: str
+    forged_payload: str
+
+
+def prepare(directory: str) -> Prepared:
+    """A migrated SQLite file with the reference data and one case with two labeled bags."""
+    from sqlmodel import select
+
+    from cartrack import demo
+    from cartrack.db import engine_for, new_session
+    from cartrack.journey import schemas as sc
+    from cartrack.journey import service as journey
+    from cartrack.labels.payload import sign_unit
+    from cartrack.migrate import upgrade
+    from cartrack.scans.service import key_ring
+    from cartrack.security import load_principal
+    from cartrack.settings import get_settings
+    from cartrack.units.models import Unit
+    from cartrack.users.models import User
+    from cartrack.users.service import open_session
+
+    url = f"sqlite:///{directory}/bench_scans.db"
+    os.environ["CARTRACK_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    engine_for.cache_clear()
+    upgrade(url)
+    with new_session() as s:
+        demo.seed_reference(s, PASSWORD)
+        people = {u.username: load_principal(s, u, "bench") for u in s.exec(select(User)).all()}
+        case = journey.enroll(s, people["coordinator"], sc.EnrollIn(
+            patient=sc.PatientIn(given_name="Bench", family_name="Patient",
+                                 date_of_birth="1960-01-01", mrn="MRN-BENCH"),  # type: ignore[arg-type]
+            product="yescarta", collection_site="TC-CITY", manufacturing_site="MF-EAST",
+            treatment_site="TC-CITY"))
+        s.flush()
+        demo._schedule(s, people, case, PASSWORD)
+        demo._collect(s, people, case, PASSWORD)
+        unit = s.exec(select(Unit).where(Unit.case_id == case.id)).first()
+        assert unit is not None
+        payload = sign_unit(key_ring(), unit.unit_id, case.coi)
+        nurse = s.exec(select(User).where(User.username == "collection_staff")).one()
+        token, _ = open_session(s, nurse, "bearer")
+        s.commit()
+    engine_for(url).dispose()
+    forged = payload[:-1] + ("A" if payload[-1] != "A" else "B")
+    return Prepared(url, token, payload, forged)
+
+
+# ---- the server ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CARTRACK_DATABASE_URL": url, "CARTRACK_SCHEDULER_ENABLED": "false",
+           "CARTRACK_TOKEN_MINUTES": "600"}
+    cmd = [sys.executable, "-m", "uvicorn", "bench.bench_scans:bench_app", "--factory",
+           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+           "--no-access-log"]
+    proc = subprocess.Popen(cmd, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise RuntimeError("the benchmark server did not start")
+
+
+# ---- the load --------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def load(base: str, name: str, path: str, body: dict[str, Any], headers: dict[str, str],
+               requests: int, workers: int) -> Result:
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        for _ in range(50):  # warm-up: connections, caches, the first query plans
+            await client.post(path, json=body, headers=headers)
+        remaining = requests
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                r = await client.post(path, json=body, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        elapsed = time.perf_counter() - started
+    return Result(name, requests, elapsed, latencies, statuses)
+
+
+def run_http(prepared: Prepared, requests: int, workers: int) -> list[Result]:
+    port = free_port()
+    server = start_server(prepared.url, port)
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {prepared.token}"}
+    scenarios = [
+        ("bare endpoint (constant)", BARE_PATH, {"payload": prepared.unit_payload}, {}),
+        ("scan: match", "/api/scans", {"payload": prepared.unit_payload + "\r\n"}, auth),
+        ("scan: match for a step", "/api/scans",
+         {"payload": prepared.unit_payload, "action": "ship_to_manufacturing",
+          "location": "Bay 1"}, auth),
+        ("scan: forged (mismatch)", "/api/scans", {"payload": prepared.forged_payload}, auth),
+    ]
+    try:
+        return [asyncio.run(load(base, name, path, body, headers, requests, workers))
+                for name, path, body, headers in scenarios]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+# ---- rendering -------------------------------------------------------------------------
+
+
+def best_of(fn: Any, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def run_render(count: int = 100) -> list[tuple[str, float]]:
+    from cartrack.identity.identifiers import (
+        make_coi,
+        make_din,
+        make_unit_id,
+        printed_coi,
+        printed_unit,
+    )
+    from cartrack.labels.payload import KeyRing, sign_unit
+    from cartrack.labels.render import LabelData, labels_pdf, qr_png
+
+    ring = KeyRing.from_config("B1:bench-render-secret", "", "unused")
+    coi = make_coi("A9999", 2026, 42)
+    labels = []
+    for i in range(count):
+        unit_id = make_unit_id(make_din("A9999", 2026, 1000 + i), 1)
+        labels.append(LabelData(
+            payload=sign_unit(ring, unit_id, coi), coi=coi, coi_check=printed_coi(coi).check,
+            unit_id=unit_id, unit_check=printed_unit(unit_id).check,
+            product="Yescarta (axicabtagene ciloleucel)", kind="product",
+            patient_name="PATIENT, Bench", date_of_birth="1960-01-01",
+            collection_date="2026-06-01", expiry_date="2027-06-01"))
+    labels_pdf(labels[:1])  # fonts registered, imports done
+    qr_only = best_of(lambda: [qr_png(label.payload) for label in labels])
+    sheet = best_of(lambda: labels_pdf(labels))
+    return [(f"{count} QR images alone (PNG)", qr_only), (f"PDF sheet of {count} labels", sheet)]
+
+
+# ---- report ----------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="cartrack-bench-scans-") as directory:
+        prepared = prepare(directory)
+        results = run_http(prepared, args.requests, args.workers)
+    bare = results[0].rps
+    print(f"\nPOST through uvicorn, SQLite, {args.requests} requests per row, "
+          f"{args.workers} concurrent workers (httpx connection pool)\n")
+    print(f"{'endpoint':<28} {'req/s':>8} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    for r in results:
+        print(f"{r.name:<28} {r.rps:>8.0f} {r.rps / bare:>7.2f} {r.pct(0.50):>8.1f} "
+              f"{r.pct(0.99):>8.1f}  {dict(sorted(r.statuses.items()))}")
+    rendered = run_render()
+    print(f"\n{'rendering (best of 3)':<36} {'seconds':>8} {'ratio':>7}")
+    base = rendered[0][1]
+    for name, seconds in rendered:
+        print(f"{name:<36} {seconds:>8.3f} {seconds / base:>7.2f}")
+
+
+if __name__ == "__main__":
+    main()
