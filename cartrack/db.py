@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -35,7 +36,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+WRITER_WAIT_SECONDS = 30.0
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    # One writer at a time inside this process, queued fairly on a lock: SQLite's own busy
+    # handler retries with sleeps, which under concurrent scans gave multi-second tails.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin.
@@ -53,8 +61,21 @@ def _configure_sqlite(engine: Engine) -> None:
         # upgrades to write fails with SQLITE_BUSY instead of waiting its turn.
         if conn.get_execution_options().get("sqlite_read_only"):
             conn.exec_driver_sql("BEGIN")
-        else:
+            return
+        # A timeout, not a deadlock, if a thread ever nests two writers: SQLite then decides.
+        conn.info["holds_writer"] = writer.acquire(timeout=WRITER_WAIT_SECONDS)
+        try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop("holds_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
 def make_engine(url: str) -> Engine:
