@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -164,58 +164,37 @@ def _mount_frontend(app: FastAPI) -> None:
 
 
 def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
-    from cartrack.alerts.scheduler import register as register_alert_scheduler
+    from cartrack.alerts.routes import router as alerts_router
+    from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
     from cartrack.journey.routes import router as journey_router
+    from cartrack.labels.routes import router as labels_router
     from cartrack.protocols.routes import router as protocols_router
+    from cartrack.scans.routes import router as scans_router
+    from cartrack.units.routes import router as units_router
     from cartrack.users.routes import router as users_router
 
-    register_alert_scheduler(STARTUP_HOOKS)
     settings = get_settings()
     run_scheduler = settings.scheduler_enabled if start_scheduler is None else start_scheduler
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        hooks: list[Callable[[], Awaitable[None] | None]] = []
-        for starter in STARTUP_HOOKS:
-            stop = starter(app, run_scheduler)
-            if stop is not None:
-                hooks.append(stop)
+        stop_scheduler = start_alert_scheduler(app, run_scheduler)
         yield
-        for stop in reversed(hooks):
-            result = stop()
-            if result is not None:
-                await result
+        if stop_scheduler is not None:
+            stop_scheduler()
 
     app = FastAPI(title="cartrack", version=__version__, lifespan=lifespan,
                   description="Chain-of-identity and chain-of-custody tracking for autologous "
                               "CAR-T cell therapy.", responses=ERROR_RESPONSES)
     install_error_handlers(app)
-    for router in (users_router, protocols_router, journey_router, *EXTRA_ROUTERS()):
+    for router in (users_router, protocols_router, journey_router, units_router, labels_router,
+                   scans_router, alerts_router):
         app.include_router(router)
 
     @app.get("/api/health", tags=["meta"], dependencies=[Depends(PUBLIC)])
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
     _mount_frontend(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
     return app
-
-
-def EXTRA_ROUTERS() -> list[Any]:
-    """Routers of the other domains, imported when present."""
-    import importlib
-
-    out = []
-    for name in ("identity", "units", "labels", "scans", "alerts", "audit"):
-        try:
-            module = importlib.import_module(f"cartrack.{name}.routes")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"cartrack.{name}.routes":
-                raise
-            continue
-        out.append(module.router)
-    return out
-
-
-# Each hook starts something at app start-up and returns how to stop it (or None).
-STARTUP_HOOKS: list[Callable[[FastAPI, bool], Callable[[], Any] | None]] = []

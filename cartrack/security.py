@@ -81,7 +81,10 @@ def load_principal(session: Session, user: User, kind: str, csrf: str | None = N
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """The unit of work: one transaction per request, committed here, never in a route."""
+    """The unit of work: one transaction per request, committed here, never in a route.
+
+    Routes declare it with scope="function", so the commit happens before the response is
+    sent: a client never sees success for a write that is not yet (or never) committed."""
     read_only = request.method not in UNSAFE_METHODS
     session = new_session(read_only=read_only)
     try:
@@ -127,7 +130,7 @@ def _touch(auth_id: int) -> None:
             s.commit()
 
 
-def authenticate(request: Request, session: Session = Depends(db_session)) -> Principal:
+def authenticate(request: Request, session: Session = Depends(db_session, scope="function")) -> Principal:
     token = _bearer_token(request)
     kind = "bearer" if token else "cookie"
     token = token or request.cookies.get(SESSION_COOKIE)

@@ -13,7 +13,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from test_access import access_rule
+from test_access import access_rule, api_routes
 
 from cartrack.app import create_app
 from cartrack.security import Access
@@ -31,8 +31,8 @@ def _operations() -> list[tuple[str, str]]:
 
 
 def _role_for(app: Any, path: str, method: str) -> str:
-    for route in app.routes:
-        if getattr(route, "path", None) == path and method in getattr(route, "methods", ()):
+    for route in api_routes(app):
+        if route.path == path and method in route.methods:
             rule = access_rule(route)
             if isinstance(rule, Access) and rule.roles and not rule.any_signed_in:
                 return sorted(r.value for r in rule.roles)[0]

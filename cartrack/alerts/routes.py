@@ -44,7 +44,7 @@ def list_alerts(
     case_id: int | None = Query(None, ge=1, le=2**31 - 1),
     unacknowledged: bool = False,
     limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
-    principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session),
+    principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session, scope="function"),
 ) -> Page[AlertOut]:
     """Alerts for the roles you hold at your sites (fired or acknowledged; not those still to
     come), most recent activity first: firing, escalation or acknowledgement."""
@@ -56,7 +56,7 @@ def list_alerts(
 
 @router.get("/summary")
 def alert_summary(principal: Principal = Depends(SIGNED_IN),
-                  session: Session = Depends(db_session)) -> SummaryOut:
+                  session: Session = Depends(db_session, scope="function")) -> SummaryOut:
     """The badge: how many of your alerts are unacknowledged, and how many of those critical."""
     return service.summary(session, principal)
 
@@ -67,7 +67,7 @@ def deliveries(
     channel: Literal["email", "webhook"] | None = None,
     alert_id: int | None = Query(None, ge=1, le=2**31 - 1),
     limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
-    _: Principal = Depends(ADMIN), session: Session = Depends(db_session),
+    _: Principal = Depends(ADMIN), session: Session = Depends(db_session, scope="function"),
 ) -> Page[DeliveryOut]:
     """The outbound delivery log (e-mail, webhooks): admins see failures here."""
     items, total = service.list_deliveries(session, status=status, channel=channel,
@@ -86,7 +86,7 @@ def stream(
     request: Request,
     last_event_id: int | None = Query(None, ge=0, description="resume after this event id"),
     last_event_header: str | None = Header(None, alias="Last-Event-ID"),
-    principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session),
+    principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session, scope="function"),
 ) -> EventSourceResponse:
     """Server-Sent Events: each alert of yours as it fires, escalates or is acknowledged.
     The event id is the alert's feed position (`fire_seq`); reconnect with Last-Event-ID (or
@@ -104,14 +104,14 @@ def stream(
 
 @router.get("/{alert_id}")
 def get_alert(alert_id: int = AlertId, principal: Principal = Depends(SIGNED_IN),
-              session: Session = Depends(db_session)) -> AlertOut:
+              session: Session = Depends(db_session, scope="function")) -> AlertOut:
     return service.to_out(session, [service.get_visible(session, principal, alert_id)])[0]
 
 
 @router.post("/{alert_id}/ack")
 def acknowledge(alert_id: int = AlertId, body: AckIn | None = Body(None),
                 principal: Principal = Depends(SIGNED_IN),
-                session: Session = Depends(db_session)) -> AlertOut:
+                session: Session = Depends(db_session, scope="function")) -> AlertOut:
     """Acknowledge an alert targeted at you (audited). Not yours: 404. Already acknowledged: 409."""
     alert = service.acknowledge(session, principal, alert_id, body.note if body else None)
     return service.to_out(session, [alert])[0]

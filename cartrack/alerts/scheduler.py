@@ -99,11 +99,6 @@ def startup_hook(app: Any, run_scheduler: bool) -> Callable[[], None] | None:
     return scheduler.stop
 
 
-def register(hooks: list[Any]) -> None:
-    if startup_hook not in hooks:
-        hooks.append(startup_hook)
-
-
 def run_forever(ready: Callable[[AlertScheduler], None] | None = None) -> None:
     """`cartrack scheduler`: run until SIGTERM or SIGINT, then stop cleanly."""
     stop = threading.Event()

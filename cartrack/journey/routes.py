@@ -49,14 +49,14 @@ def list_cases(state: State | None = None,
                q: str | None = Query(None, max_length=40, description="COI or unit ID"),
                limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
                principal: Principal = Depends(CASE_ACCESS),
-               session: Session = Depends(db_session)) -> sc.Page[sc.CaseSummary]:
+               session: Session = Depends(db_session, scope="function")) -> sc.Page[sc.CaseSummary]:
     return queries.list_cases(session, principal, state=state.value if state else None, q=q,
                               limit=limit, offset=offset)
 
 
 @router.post("/cases", status_code=201)
 def enroll(body: sc.EnrollIn, principal: Principal = Depends(CASE_ACCESS),
-           session: Session = Depends(db_session)) -> sc.CaseDetail:
+           session: Session = Depends(db_session, scope="function")) -> sc.CaseDetail:
     """Enroll a patient: the case is created and its COI issued."""
     case = service.enroll(session, principal, body)
     return queries.detail(session, principal, case)
@@ -64,14 +64,14 @@ def enroll(body: sc.EnrollIn, principal: Principal = Depends(CASE_ACCESS),
 
 @router.get("/cases/{case_id}")
 def get_case(case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS),
-             session: Session = Depends(db_session)) -> sc.CaseDetail:
+             session: Session = Depends(db_session, scope="function")) -> sc.CaseDetail:
     return queries.detail(session, principal, service.get_case(session, principal, case_id))
 
 
 @router.post("/cases/{case_id}/events")
 def apply_event(body: sc.EventIn, case_id: int = CaseId,  # type: ignore[valid-type]
                 principal: Principal = Depends(CASE_ACCESS),
-                session: Session = Depends(db_session)) -> sc.CaseDetail:
+                session: Session = Depends(db_session, scope="function")) -> sc.CaseDetail:
     """Apply one journey event. Refused events answer 409 with the state, the failed guard and
     the allowed events; wrong role 403; a case of another site 404."""
     case = service.apply_event(session, principal, case_id, body)
@@ -80,7 +80,7 @@ def apply_event(body: sc.EventIn, case_id: int = CaseId,  # type: ignore[valid-t
 
 @router.get("/cases/{case_id}/events")
 def timeline(case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS),
-             session: Session = Depends(db_session)) -> list[sc.EventOut]:
+             session: Session = Depends(db_session, scope="function")) -> list[sc.EventOut]:
     return queries.timeline(session, service.get_case(session, principal, case_id))
 
 
@@ -88,7 +88,7 @@ def timeline(case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS),
 def case_audit(case_id: int = CaseId, limit: int = Query(200, ge=1, le=1000),
                offset: int = Query(0, ge=0, le=10**9),
                principal: Principal = Depends(CASE_ACCESS),
-               session: Session = Depends(db_session)) -> sc.Page[AuditOut]:
+               session: Session = Depends(db_session, scope="function")) -> sc.Page[AuditOut]:
     case = service.get_case(session, principal, case_id)
     return audit_service.page_for_case(session, case.id or 0, limit, offset,
                                        include_phi=service.can_see_phi(principal, case))

@@ -12,13 +12,13 @@ router = APIRouter(prefix="/api/protocols", tags=["protocols"])
 
 @router.get("")
 def list_protocols(product: str | None = None, _: Principal = Depends(SIGNED_IN),
-                   session: Session = Depends(db_session)) -> list[ProtocolOut]:
+                   session: Session = Depends(db_session, scope="function")) -> list[ProtocolOut]:
     """Every version of every product, with its source and its unconfirmed values."""
     return [service.protocol_out(p) for p in service.list_protocols(session, product)]
 
 
 @router.post("", status_code=201)
 def publish(body: ProtocolIn, principal: Principal = Depends(ADMIN),
-            session: Session = Depends(db_session)) -> ProtocolOut:
+            session: Session = Depends(db_session, scope="function")) -> ProtocolOut:
     """Publish a new version; cases already enrolled keep theirs."""
     return service.protocol_out(service.publish(session, principal, body))

@@ -59,7 +59,7 @@ class ScanOut(BaseModel):
 
 @router.post("/scans")
 def post_scan(body: ScanIn, principal: Principal = Depends(SCAN_ACCESS),
-              session: Session = Depends(db_session)) -> ScanOut:
+              session: Session = Depends(db_session, scope="function")) -> ScanOut:
     """Judge a scan and record it (a custody event and an audit entry), match or mismatch.
 
     A mismatch is an answer, not an error: 200 with ``verdict: mismatch`` and the reason.
@@ -94,7 +94,7 @@ def scan_out(result: service.ScanResult) -> ScanOut:
 @router.get("/cases/{case_id}/custody.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
 def custody_csv(case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS),
-                session: Session = Depends(db_session)) -> Response:
+                session: Session = Depends(db_session, scope="function")) -> Response:
     """The chain of custody: COI, units and lineage, every event, handoff, scan, label print
     and signature (printed name, time, meaning)."""
     case = journey.get_case(session, principal, case_id)
@@ -106,7 +106,7 @@ def custody_csv(case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCES
 @router.get("/cases/{case_id}/custody.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
 def custody_pdf(case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS),
-                session: Session = Depends(db_session)) -> Response:
+                session: Session = Depends(db_session, scope="function")) -> Response:
     """The chain of custody as a printable PDF report."""
     case = journey.get_case(session, principal, case_id)
     data = report.build(session, case)

@@ -66,7 +66,7 @@ def _lineage(unit: Unit) -> LineageOut:
 
 @router.get("/units/{unit_id}/custody")
 def unit_custody(unit_id: str = UnitRef, principal: Principal = Depends(UNIT_ACCESS),
-                 session: Session = Depends(db_session)) -> UnitCustodyOut:
+                 session: Session = Depends(db_session, scope="function")) -> UnitCustodyOut:
     """Every custody event of a bag, oldest first: handoffs, process scans, scan-station scans
     (passed or failed, wherever the bag was scanned), with the bag's lineage."""
     bare = parse_unit_ref(unit_id)

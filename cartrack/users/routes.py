@@ -14,6 +14,7 @@ from cartrack.settings import get_settings
 from cartrack.users import service
 from cartrack.users.models import MeOut, Site, SiteIn, SiteOut, User, UserIn, UserOut
 
+DB = Depends(db_session, scope="function")
 router = APIRouter(prefix="/api", tags=["auth and users"])
 
 
@@ -35,7 +36,7 @@ def _me(session: Session, principal_user: User, csrf: str | None) -> MeOut:
 
 
 @router.post("/auth/login", dependencies=[Depends(PUBLIC)])
-def login(body: LoginIn, response: Response, session: Session = Depends(db_session)) -> MeOut:
+def login(body: LoginIn, response: Response, session: Session = DB) -> MeOut:
     """Browser sign-in: sets an HttpOnly, SameSite=Strict session cookie; returns the CSRF token
     to send as X-CSRF-Token on every unsafe request."""
     user = service.check_credentials(session, body.username, body.password)
@@ -49,7 +50,7 @@ def login(body: LoginIn, response: Response, session: Session = Depends(db_sessi
 @router.post("/auth/token", dependencies=[Depends(PUBLIC)])
 def token(username: Annotated[str, Form(min_length=1, max_length=64)],
           password: Annotated[str, Form(min_length=1, max_length=200)],
-          session: Session = Depends(db_session)) -> TokenOut:
+          session: Session = DB) -> TokenOut:
     """OAuth2 password flow for scripts and scan devices."""
     user = service.check_credentials(session, username, password)
     raw, _ = service.open_session(session, user, "bearer")
@@ -57,7 +58,7 @@ def token(username: Annotated[str, Form(min_length=1, max_length=64)],
 
 
 @router.post("/auth/logout", status_code=204, dependencies=[Depends(SIGNED_IN)])
-def logout(request: Request, response: Response, session: Session = Depends(db_session)) -> None:
+def logout(request: Request, response: Response, session: Session = DB) -> None:
     raw = security._bearer_token(request) or request.cookies.get(security.SESSION_COOKIE)
     if raw:
         service.close_session(session, raw)
@@ -65,25 +66,25 @@ def logout(request: Request, response: Response, session: Session = Depends(db_s
 
 
 @router.get("/auth/me")
-def me(principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session)) -> MeOut:
+def me(principal: Principal = Depends(SIGNED_IN), session: Session = DB) -> MeOut:
     return _me(session, principal.user, principal.csrf_token)
 
 
 @router.get("/sites")
-def list_sites(_: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session)
+def list_sites(_: Principal = Depends(SIGNED_IN), session: Session = DB
                ) -> list[SiteOut]:
     return [service.site_out(s) for s in session.exec(select(Site).order_by(col(Site.code)))]
 
 
 @router.post("/sites", status_code=201)
 def create_site(body: SiteIn, principal: Principal = Depends(ADMIN),
-                session: Session = Depends(db_session)) -> SiteOut:
+                session: Session = DB) -> SiteOut:
     return service.site_out(service.create_site(session, principal, body))
 
 
 @router.get("/users")
 def list_users(limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
-               _: Principal = Depends(ADMIN), session: Session = Depends(db_session)
+               _: Principal = Depends(ADMIN), session: Session = DB
                ) -> Page[UserOut]:
     from sqlalchemy import func
 
@@ -95,13 +96,13 @@ def list_users(limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0
 
 @router.post("/users", status_code=201)
 def create_user(body: UserIn, principal: Principal = Depends(ADMIN),
-                session: Session = Depends(db_session)) -> UserOut:
+                session: Session = DB) -> UserOut:
     return service.user_out(session, service.create_user(session, principal, body))
 
 
 @router.post("/users/{user_id}/unlock")
 def unlock_user(user_id: int, principal: Principal = Depends(ADMIN),
-                session: Session = Depends(db_session)) -> UserOut:
+                session: Session = DB) -> UserOut:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"No user {user_id}.", code="user_not_found")

@@ -1,0 +1,68 @@
+import { useState, type FormEvent } from "react";
+import { api, asApiError, unwrap, type ApiError, type Schemas } from "../api/client";
+import { ErrorText } from "../components/ErrorText";
+import { Field } from "../components/Field";
+import { useQuery } from "../lib/useQuery";
+import { useTitle } from "../lib/useTitle";
+
+type SiteKind = Schemas["SiteKind"];
+const KINDS: SiteKind[] = ["collection_center", "manufacturing_facility", "treatment_center"];
+
+export function Sites() {
+  useTitle("Sites");
+  const sites = useQuery(async () => unwrap(await api.GET("/api/sites")), []);
+  const [form, setForm] = useState({ code: "", name: "", timezone: "UTC" });
+  const [kinds, setKinds] = useState<SiteKind[]>(["treatment_center"]);
+  const [error, setError] = useState<ApiError>();
+  const [done, setDone] = useState<string | null>(null);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const site = unwrap(await api.POST("/api/sites", { body: { ...form, kinds } }));
+      setDone(`Site ${site.code} created.`);
+      setForm({ code: "", name: "", timezone: "UTC" });
+      void sites.reload();
+    } catch (err) {
+      setError(asApiError(err));
+    }
+  };
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
+  return (
+    <section aria-labelledby="sites-title">
+      <h1 id="sites-title">Sites</h1>
+      <ErrorText error={sites.error} />
+      {sites.data ? (
+        <table>
+          <caption className="sr-only">Sites</caption>
+          <thead><tr><th scope="col">Code</th><th scope="col">Name</th><th scope="col">Kinds</th><th scope="col">Time zone</th></tr></thead>
+          <tbody>
+            {sites.data.map((s) => (
+              <tr key={s.id}><th scope="row">{s.code}</th><td>{s.name}</td><td>{s.kinds.map((k) => k.replace(/_/g, " ")).join(", ")}</td><td>{s.timezone}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      ) : <p aria-busy="true">Loading…</p>}
+      <form onSubmit={submit} className="card" aria-labelledby="new-site-title" noValidate>
+        <h2 id="new-site-title">Add a site</h2>
+        <Field label="Code" hint="letters, digits, - and _" error={error?.fieldMessage("code")}><input value={form.code} onChange={set("code")} /></Field>
+        <Field label="Name" error={error?.fieldMessage("name")}><input value={form.name} onChange={set("name")} /></Field>
+        <Field label="Time zone (IANA, e.g. Europe/Berlin)" error={error?.fieldMessage("timezone")}><input value={form.timezone} onChange={set("timezone")} /></Field>
+        <fieldset>
+          <legend>Kinds</legend>
+          {KINDS.map((k) => (
+            <div className="field checkbox" key={k}>
+              <input id={`kind-${k}`} type="checkbox" checked={kinds.includes(k)}
+                onChange={(e) => setKinds(e.target.checked ? [...kinds, k] : kinds.filter((x) => x !== k))} />
+              <label htmlFor={`kind-${k}`}>{k.replace(/_/g, " ")}</label>
+            </div>
+          ))}
+          {error?.fieldMessage("kinds") ? <small className="field-error">{error.fieldMessage("kinds")}</small> : null}
+        </fieldset>
+        <ErrorText error={error} />
+        {done ? <p role="status">{done}</p> : null}
+        <button type="submit" className="primary">Add site</button>
+      </form>
+    </section>
+  );
+}

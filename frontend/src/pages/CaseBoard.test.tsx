@@ -1,0 +1,32 @@
+import { render, screen, within } from "@testing-library/react";
+import { MemoryRouter } from "react-router";
+import { expect, test } from "vitest";
+import { CaseTable } from "./CaseBoard";
+
+const base = {
+  coi: "CHA999926000001", coi_check: "K", held_from: null, version: 1, product: "yescarta", protocol_version: 1,
+  collection_site: "TC-CITY", manufacturing_site: "MF-EAST", treatment_site: "TC-CITY", updated_at: "2026-01-01T00:00:00Z", allowed_events: [],
+};
+const deadline = (hours: number) => ({
+  id: 1, kind: "x", label: "Thawed product must be infused", opened_at: "2026-01-01T00:00:00Z", earliest_at: null,
+  due_at: new Date(Date.now() + hours * 3_600_000).toISOString(), status: "open", closed_at: null,
+});
+
+test("rows are coloured by risk: red under 2 h or overdue, amber under 24 h", () => {
+  render(
+    <MemoryRouter>
+      <CaseTable items={[
+        { ...base, id: 1, state: "thawed", next_deadline: deadline(1) },
+        { ...base, id: 2, state: "shipped_to_treatment_center", next_deadline: deadline(10) },
+        { ...base, id: 3, state: "manufacturing", next_deadline: deadline(100) },
+        { ...base, id: 4, state: "collected", next_deadline: deadline(-1) },
+        { ...base, id: 5, state: "enrolled", next_deadline: null },
+      ]} />
+    </MemoryRouter>,
+  );
+  const rows = screen.getAllByRole("row").slice(1);
+  expect(rows.map((r) => r.getAttribute("data-risk"))).toEqual(["red", "amber", "ok", "overdue", "ok"]);
+  expect(rows[3]).toHaveTextContent(/overdue by/);
+  // Links route by numeric case id only (no PHI in URLs).
+  expect(within(rows[0]).getByRole("link")).toHaveAttribute("href", "/cases/1");
+});

@@ -1,0 +1,91 @@
+import { useState, type FormEvent } from "react";
+import { useNavigate } from "react-router";
+import { api, asApiError, unwrap, type ApiError, type Schemas } from "../api/client";
+import { ErrorText } from "../components/ErrorText";
+import { Field } from "../components/Field";
+import { useReference } from "../journey/JourneyContext";
+import { useQuery } from "../lib/useQuery";
+import { useTitle } from "../lib/useTitle";
+
+type EnrollIn = Schemas["EnrollIn"];
+
+export function Enroll() {
+  useTitle("Enroll a patient");
+  const navigate = useNavigate();
+  const { sites } = useReference();
+  const protocols = useQuery(async () => unwrap(await api.GET("/api/protocols")), []);
+  const current = (protocols.data ?? []).filter((p) => p.current);
+  const ofKind = (kind: string) => sites.filter((s) => s.kinds.includes(kind));
+  const [form, setForm] = useState({
+    given_name: "", family_name: "", date_of_birth: "", mrn: "",
+    product: "", collection_site: "", manufacturing_site: "", treatment_site: "",
+  });
+  const [error, setError] = useState<ApiError>();
+  const [busy, setBusy] = useState(false);
+  const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
+  const pick = (key: keyof typeof form, fallback: string | undefined) => form[key] || fallback || "";
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    const body: EnrollIn = {
+      patient: { given_name: form.given_name, family_name: form.family_name, date_of_birth: form.date_of_birth, mrn: form.mrn },
+      product: pick("product", current[0]?.product),
+      collection_site: pick("collection_site", ofKind("collection_center")[0]?.code),
+      manufacturing_site: pick("manufacturing_site", ofKind("manufacturing_facility")[0]?.code),
+      treatment_site: pick("treatment_site", ofKind("treatment_center")[0]?.code),
+    };
+    try {
+      const detail = unwrap(await api.POST("/api/cases", { body }));
+      navigate(`/cases/${detail.id}`, { state: { enrolled: true } });
+    } catch (err) {
+      setError(asApiError(err));
+      setBusy(false);
+    }
+  };
+  const msg = (f: string) => error?.fieldMessage(f);
+  return (
+    <section aria-labelledby="enroll-title">
+      <h1 id="enroll-title">Enroll a patient</h1>
+      <p className="muted">The case gets its COI when you enroll. Patient details stay at the clinical sites; labels and scans carry the COI only.</p>
+      <form onSubmit={submit} className="card form-grid" noValidate>
+        <fieldset>
+          <legend>Patient</legend>
+          <Field label="Given name" error={msg("patient.given_name")}><input required autoComplete="off" value={form.given_name} onChange={set("given_name")} /></Field>
+          <Field label="Family name" error={msg("patient.family_name")}><input required autoComplete="off" value={form.family_name} onChange={set("family_name")} /></Field>
+          <Field label="Date of birth" error={msg("patient.date_of_birth")}><input type="date" required value={form.date_of_birth} onChange={set("date_of_birth")} /></Field>
+          <Field label="Medical record number (MRN)" error={msg("patient.mrn")}><input required autoComplete="off" value={form.mrn} onChange={set("mrn")} /></Field>
+        </fieldset>
+        <fieldset>
+          <legend>Therapy and sites</legend>
+          <Field label="Product (current protocol version)" error={msg("product")}>
+            <select value={pick("product", current[0]?.product)} onChange={set("product")}>
+              {current.map((p) => (
+                <option key={p.product} value={p.product}>{p.name} — v{p.version}{p.unconfirmed.length ? " (some values unconfirmed)" : ""}</option>
+              ))}
+            </select>
+          </Field>
+          <SiteSelect label="Collection site" kind="collection_center" value={pick("collection_site", ofKind("collection_center")[0]?.code)} onChange={set("collection_site")} error={msg("collection_site")} />
+          <SiteSelect label="Manufacturing facility" kind="manufacturing_facility" value={pick("manufacturing_site", ofKind("manufacturing_facility")[0]?.code)} onChange={set("manufacturing_site")} error={msg("manufacturing_site")} />
+          <SiteSelect label="Treatment center" kind="treatment_center" value={pick("treatment_site", ofKind("treatment_center")[0]?.code)} onChange={set("treatment_site")} error={msg("treatment_site")} />
+        </fieldset>
+        <ErrorText error={error} />
+        <div className="buttons">
+          <button type="submit" className="primary" disabled={busy}>{busy ? "Enrolling…" : "Enroll and issue COI"}</button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function SiteSelect({ label, kind, value, onChange, error }: { label: string; kind: string; value: string; onChange: (e: { target: { value: string } }) => void; error?: string }) {
+  const { sites } = useReference();
+  return (
+    <Field label={label} error={error}>
+      <select value={value} onChange={onChange}>
+        {sites.filter((s) => s.kinds.includes(kind)).map((s) => <option key={s.code} value={s.code}>{s.name} ({s.code})</option>)}
+      </select>
+    </Field>
+  );
+}

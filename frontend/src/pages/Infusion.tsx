@@ -1,0 +1,229 @@
+import { useCallback, useRef, useState } from "react";
+import { Link, useParams } from "react-router";
+import { api, ApiError, asApiError, unwrap } from "../api/client";
+import { Countdown } from "../components/Countdown";
+import { ErrorText } from "../components/ErrorText";
+import { Ident, StateBadge } from "../components/Ident";
+import { EventAction, type IncomingScan } from "../journey/EventAction";
+import { eventLabel, useReference } from "../journey/JourneyContext";
+import { getCase, type CaseDetail } from "../journey/api";
+import { formatDate, formatLeft, isoDateIn, riskOf, spokenLeft, useNow } from "../lib/time";
+import { useQuery } from "../lib/useQuery";
+import { useTitle } from "../lib/useTitle";
+import { CameraReader } from "../scan/CameraReader";
+import { ScanInput } from "../scan/ScanInput";
+import { VerdictOverlay, type Verdict } from "../scan/VerdictOverlay";
+import { postScan, type ScanResult } from "../scan/api";
+import { CaseTable } from "./CaseBoard";
+import { ActionForm } from "./case/CaseActions";
+import { Monitoring } from "./case/Qc";
+
+const INFUSION_STATES = new Set(["released", "shipped_to_treatment_center", "received_at_treatment_center", "thawed", "infused", "monitoring"]);
+
+/** Infusion staff: the cases coming to or at their treatment center. */
+export function InfusionList() {
+  useTitle("Infusion");
+  const cases = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { limit: 200 } } })), [], { refreshMs: 30_000 });
+  const items = (cases.data?.items ?? []).filter((c) => INFUSION_STATES.has(c.state));
+  return (
+    <section aria-labelledby="inf-title">
+      <h1 id="inf-title">Infusion</h1>
+      <p className="muted">Product on its way to or at your treatment center. Open a case to receive, lymphodeplete, thaw, check at the bedside and monitor.</p>
+      <ErrorText error={cases.error} />
+      {cases.data ? (
+        <ul className="queue">
+          {items.map((c) => (
+            <li key={c.id}>
+              <Link to={`/infusion/${c.id}`} className="queue-link">Open <Ident value={c.coi} check={c.coi_check} /></Link>{" "}
+              <StateBadge state={c.state} /> <span className="muted">{c.product}</span>
+            </li>
+          ))}
+          {!items.length ? <li>No product is on its way to your center.</li> : null}
+        </ul>
+      ) : <p aria-busy="true">Loading…</p>}
+      {cases.data && items.length ? <details><summary>As a table with deadlines</summary><CaseTable items={items} /></details> : null}
+    </section>
+  );
+}
+
+interface Bedside {
+  wristband?: ScanResult;
+  bag?: ScanResult;
+}
+
+export function InfusionCase() {
+  const id = Number(useParams().caseId);
+  const query = useQuery(() => getCase(id), [id], { refreshMs: 30_000 });
+  const [fresh, setFresh] = useState<CaseDetail>();
+  const detail = fresh && fresh.version >= (query.data?.version ?? 0) ? fresh : query.data;
+  useTitle(detail ? `Infusion ${detail.coi}${detail.coi_check}` : "Infusion");
+  if (query.error && !detail) return <ErrorText error={query.error} />;
+  if (!detail) return <p aria-busy="true">Loading…</p>;
+  return <InfusionWorkspace key={detail.id} detail={detail} onChanged={(d) => { setFresh(d); void query.reload(); }} />;
+}
+
+function scanEventFor(d: CaseDetail): string | null {
+  if (d.allowed_events.includes("receive_at_treatment_center")) return "receive_at_treatment_center";
+  if (d.state === "received_at_treatment_center" && d.ld_completed_on) return "thaw";
+  if (d.state === "thawed") return "infuse";
+  return null;
+}
+
+function InfusionWorkspace({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: CaseDetail) => void }) {
+  const { transition, mine, siteTz } = useReference();
+  const [verdict, setVerdict] = useState<Verdict | null>(null);
+  const [incoming, setIncoming] = useState<IncomingScan>();
+  const [bedside, setBedside] = useState<Bedside>({});
+  const [infusedHere, setInfusedHere] = useState(false);
+  const [thawedHere, setThawedHere] = useState(false);
+  const seq = useRef(0);
+  const scanEvent = scanEventFor(detail);
+  const mineEvents = new Set(mine(detail.allowed_events).map((t) => t.event));
+  const today = isoDateIn(siteTz(detail.treatment_site));
+
+  const onScan = useCallback(async (payload: string) => {
+    if (!scanEvent) {
+      setVerdict({ ok: false, payload, error: new ApiError(0, { detail: "Nothing to scan for at this step of the case.", code: "no_scan_step" }) });
+      return;
+    }
+    try {
+      const result = await postScan(payload, scanEvent);
+      const ok = result.verdict === "match";
+      setVerdict({ ok, result, payload });
+      if (scanEvent === "infuse") {
+        setBedside((b) => (result.kind === "wristband" ? { ...b, wristband: result } : { ...b, bag: result }));
+      } else if (ok) {
+        setIncoming({ payload, seq: ++seq.current });
+      }
+    } catch (err) {
+      setVerdict({ ok: false, payload, error: asApiError(err) });
+    }
+  }, [scanEvent]);
+
+  const thawDeadline = detail.deadlines.find((d) => d.kind === "thaw_to_infusion" && d.status === "open");
+  const window_ = detail.deadlines.find((d) => d.kind === "infusion_window" && d.status === "open");
+  const bedsideOk = bedside.wristband?.verdict === "match" && bedside.bag?.verdict === "match";
+  const ldStart = transition("start_lymphodepletion");
+  const ldDone = transition("complete_lymphodepletion");
+
+  return (
+    <article aria-labelledby="inf-case-title" className="infusion">
+      <header className="case-head">
+        <h1 id="inf-case-title">Infusion — <Ident value={detail.coi} check={detail.coi_check} /></h1>
+        <p>
+          <StateBadge state={detail.state} /> · {detail.product}
+          {detail.patient ? <> · Patient <strong>{detail.patient.family_name}, {detail.patient.given_name}</strong>, born {formatDate(detail.patient.date_of_birth)}, MRN {detail.patient.mrn}</> : null}
+          {" · "}<Link to={`/cases/${detail.id}`}>Full case page</Link>
+        </p>
+      </header>
+
+      {thawDeadline ? <ThawClock dueAt={thawDeadline.due_at} /> : null}
+
+      {scanEvent ? (
+        <section aria-labelledby="h-scan" className="card">
+          <h2 id="h-scan">{scanEvent === "infuse" ? "Bedside check: scan the wristband, then the bag" : `Scan for: ${eventLabel(scanEvent)}`}</h2>
+          <ScanInput onScan={(p) => void onScan(p)} keepFocus={!verdict} label={scanEvent === "infuse" ? "Bedside scan" : "Scan a bag"} id="infusion-scan" />
+          <CameraReader onScan={(p) => void onScan(p)} />
+        </section>
+      ) : null}
+
+      {mineEvents.has("receive_at_treatment_center") ? (
+        <section aria-labelledby="h-receive">
+          <h2 id="h-receive">Receive the shipment</h2>
+          <p className="hint">Scan every bag in the shipper; each one is checked against this case.</p>
+          <EventAction caseId={detail.id} version={detail.version} transition={transition("receive_at_treatment_center")!}
+            incomingScan={incoming} onDone={onChanged} today={today} />
+        </section>
+      ) : null}
+
+      <section aria-labelledby="h-ld">
+        <h2 id="h-ld">Lymphodepletion</h2>
+        <p>
+          {detail.ld_started_on ? <>Started {formatDate(detail.ld_started_on)} ({detail.ld_regimen}). </> : "Not started. "}
+          {detail.ld_completed_on ? <>Completed {formatDate(detail.ld_completed_on)}.</> : null}
+        </p>
+        {window_ ? (
+          <p>Infusion window: {window_.earliest_at ? <>from {new Date(window_.earliest_at).toLocaleString("en-GB")} </> : null}until {new Date(window_.due_at).toLocaleString("en-GB")} — <Countdown dueAt={window_.due_at} /></p>
+        ) : null}
+        {mineEvents.has("start_lymphodepletion") && ldStart && !detail.ld_started_on ? (
+          <ActionForm detail={detail} transition={ldStart} onDone={onChanged} />
+        ) : null}
+        {mineEvents.has("complete_lymphodepletion") && ldDone && detail.ld_started_on && !detail.ld_completed_on ? (
+          <ActionForm detail={detail} transition={ldDone} onDone={onChanged} />
+        ) : null}
+      </section>
+
+      {mineEvents.has("thaw") || thawedHere ? (
+        <section aria-labelledby="h-thaw">
+          <h2 id="h-thaw">Thaw</h2>
+          {!detail.ld_completed_on ? <p className="warn">Lymphodepletion is not recorded as complete: do not thaw.</p> : (
+            <>
+              <p className="hint">Scan the bag you are about to thaw. Outside the infusion window, thawing needs a reason and your e-signature.</p>
+              <EventAction caseId={detail.id} version={detail.version} transition={transition("thaw")!} incomingScan={incoming}
+                onDone={(d) => { setThawedHere(true); onChanged(d); }} today={today} />
+            </>
+          )}
+        </section>
+      ) : null}
+
+      {(detail.state === "thawed" && mineEvents.has("infuse")) || infusedHere ? (
+        <section aria-labelledby="h-bedside">
+          <h2 id="h-bedside">Bedside check</h2>
+          <ol className="bedside">
+            <BedsideStep n={1} label="Patient wristband" result={bedside.wristband} />
+            <BedsideStep n={2} label="Thawed bag" result={bedside.bag} />
+          </ol>
+          {bedsideOk || infusedHere ? (
+            <div className="card">
+              <h3>Two-person check</h3>
+              <p>A second infusion nurse checks the wristband and the bag against each other, then signs with their own username and password. You sign after them.</p>
+              <EventAction caseId={detail.id} version={detail.version} transition={transition("infuse")!}
+                onDone={(d) => { setInfusedHere(true); onChanged(d); }}
+                submitLabel="Sign and record the infusion" />
+            </div>
+          ) : <p className="muted">Both scans must match before the infusion can be signed.</p>}
+        </section>
+      ) : null}
+
+      {mineEvents.has("record_monitoring_check") ? (
+        <section aria-labelledby="h-mon">
+          <h2 id="h-mon">Monitoring</h2>
+          <ActionForm detail={detail} transition={transition("record_monitoring_check")!} onDone={onChanged} />
+        </section>
+      ) : null}
+      {detail.monitoring.length ? (
+        <section aria-labelledby="h-mon-list">
+          <h2 id="h-mon-list">Monitoring checks recorded</h2>
+          <Monitoring detail={detail} />
+        </section>
+      ) : null}
+
+      {verdict ? <VerdictOverlay verdict={verdict} onClose={() => setVerdict(null)} onScan={(p) => void onScan(p)} /> : null}
+    </article>
+  );
+}
+
+function BedsideStep({ n, label, result }: { n: number; label: string; result?: ScanResult }) {
+  const state = !result ? "waiting" : result.verdict === "match" ? "match" : "mismatch";
+  return (
+    <li className={`bedside-step ${state}`}>
+      <span className="step-n" aria-hidden="true">{n}</span> <strong>{label}:</strong>{" "}
+      {state === "waiting" ? "not scanned yet" : state === "match" ? `match — ${result?.message}` : `MISMATCH — ${result?.message}`}
+    </li>
+  );
+}
+
+/** The big countdown to the thaw limit (the open thaw-to-infusion deadline). */
+function ThawClock({ dueAt }: { dueAt: string }) {
+  const now = useNow(1000);
+  const left = Date.parse(dueAt) - now;
+  const risk = riskOf(dueAt, now);
+  return (
+    <section className={`thaw-clock risk-${left < 30 * 60_000 ? "red" : risk}`} aria-labelledby="h-thaw-clock">
+      <h2 id="h-thaw-clock">Thawed: infuse before {new Date(dueAt).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}</h2>
+      <div className="thaw-time" aria-hidden="true" data-testid="thaw-countdown">{formatLeft(left)}</div>
+      <p className="sr-only" role="timer" aria-live="off">{spokenLeft(left)}</p>
+      {left <= 0 ? <p role="alert"><strong>The thaw limit has passed: do not infuse. Call the coordinator.</strong></p> : null}
+    </section>
+  );
+}
