@@ -84,7 +84,7 @@ STREAM_RESPONSES: dict[int | str, dict[str, object]] = {200: {
 @router.get("/stream", response_class=EventSourceResponse, responses=STREAM_RESPONSES)
 def stream(
     request: Request,
-    last_event_id: int | None = Query(None, ge=0, description="resume after this event id"),
+    last_event_id: int | None = Query(None, ge=0, le=2**62, description="resume after this event id"),
     last_event_header: str | None = Header(None, alias="Last-Event-ID"),
     principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session, scope="function"),
 ) -> EventSourceResponse:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
@@ -101,7 +101,7 @@ def create_user(body: UserIn, principal: Principal = Depends(ADMIN),
 
 
 @router.post("/users/{user_id}/unlock")
-def unlock_user(user_id: int, principal: Principal = Depends(ADMIN),
+def unlock_user(user_id: int = Path(ge=1, le=2**31 - 1), principal: Principal = Depends(ADMIN),
                 session: Session = DB) -> UserOut:
     user = session.get(User, user_id)
     if user is None:
