@@ -16,7 +16,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
-	cd frontend && npm ci --no-audit --no-fund
+	# `npm ci` refuses this lock: vite's Windows-only optional dependency has no lock entry
+	# (an npm bug); `npm install` keeps the locked versions and skips it.
+	cd frontend && npm install --no-audit --no-fund
 	touch $@
 
 frontend: install frontend/node_modules/.installed
