@@ -16,14 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cartrack import __version__
-from cartrack.errors import DomainError
+from cartrack.errors import DomainError, ErrorBody
 from cartrack.security import PUBLIC
 from cartrack.settings import get_settings
 
 log = logging.getLogger("cartrack")
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "model": __import__("cartrack.errors", fromlist=["ErrorBody"]).ErrorBody}
+    code: {"description": text, "model": ErrorBody}
     for code, text in [(401, "Not signed in"), (403, "Role or site may not"), (404, "Not found"),
                        (409, "Refused by the journey's rules"), (413, "Body too large"),
                        (422, "Invalid input")]

@@ -97,7 +97,7 @@ def create_alert(session: Session, case: Case | None, *, kind: str, severity: st
     return alert
 
 
-def _fmt_local(moment: datetime, tz: str) -> str:
+def fmt_local(moment: datetime, tz: str) -> str:
     return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
 
 
@@ -120,14 +120,14 @@ def open_deadline(session: Session, case: Case, kind: Kind, due_at: datetime, ru
                 session, case, kind="warning", severity="warning",
                 title=f"{deadline.label}: {_humanize(left)} left",
                 message=(f"Case {case.coi}: {deadline.label.lower()} is due "
-                         f"{_fmt_local(due_at, tz)} ({_humanize(left)} left)."),
+                         f"{fmt_local(due_at, tz)} ({_humanize(left)} left)."),
                 targets=targets, fire_at=fire_at, deadline_id=deadline.id,
                 data={"deadline_kind": kind.value, "fraction": fraction})
     create_alert(
         session, case, kind="breach", severity=route.breach_severity,
         title=f"{deadline.label}: limit reached",
         message=f"Case {case.coi}: {deadline.label.lower()} limit reached at "
-                f"{_fmt_local(due_at, tz)}. Act now.",
+                f"{fmt_local(due_at, tz)}. Act now.",
         targets=targets, fire_at=due_at, deadline_id=deadline.id,
         data={"deadline_kind": kind.value})
     return deadline

@@ -39,7 +39,7 @@ from cartrack.protocols import service as protocols
 from cartrack.protocols.models import PROCESS_STEPS, ProtocolData
 from cartrack.scans import service as scans
 from cartrack.scans.models import CustodyEvent
-from cartrack.security import Principal
+from cartrack.security import Principal, load_principal
 from cartrack.settings import get_settings
 from cartrack.units import service as units
 from cartrack.units.models import Unit
@@ -767,9 +767,9 @@ def _window_text(ctx: Ctx, window: Any) -> str:
     if window is None:
         return "No infusion window is open."
     tz = ctx.tz("treatment")
-    first = dl._fmt_local(clock.as_utc(window.earliest_at), tz) if window.earliest_at else "now"
+    first = dl.fmt_local(clock.as_utc(window.earliest_at), tz) if window.earliest_at else "now"
     return (f"Today is outside the infusion window ({first} to "
-            f"{dl._fmt_local(clock.as_utc(window.due_at), tz)}).")
+            f"{dl.fmt_local(clock.as_utc(window.due_at), tz)}).")
 
 
 def _open_deadline(ctx: Ctx, kind: Deadline) -> Any:
@@ -790,8 +790,6 @@ def _infuse(ctx: Ctx) -> None:
     if second is None or second.id == ctx.actor.id:
         raise ctx.refuse("a second user signs", "the two-person check needs a second, different "
                          "user.", code="second_signer_invalid")
-    from cartrack.security import load_principal
-
     second_p = load_principal(ctx.session, second, "signature")
     if not second_p.holds(Role.infusion_staff.value, ctx.case.treatment_site_id):
         raise ctx.refuse("a second user signs", f"{second.full_name} is not infusion staff at "
@@ -881,7 +879,7 @@ def _complete(ctx: Ctx) -> None:
     over = dl.end_of_local_day(day0 + timedelta(days=ctx.rules.monitoring_days), tz)
     if ctx.now < over:
         raise ctx.refuse("monitoring period over",
-                         f"the monitoring period runs until {dl._fmt_local(over, tz)}.")
+                         f"the monitoring period runs until {dl.fmt_local(over, tz)}.")
     _close(ctx, *Deadline, status="closed")
     _milestone(ctx, "completed_at", ctx.now)
 

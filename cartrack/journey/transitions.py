@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from cartrack.users.models import Role
@@ -78,7 +78,6 @@ class Transition:
     second_signature: str | None = None
     needs_reason: bool = False
     summary: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def _t(event: str, sources: frozenset[State] | tuple[State, ...] | State, targets: tuple[str, ...] | str,
