@@ -4,16 +4,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PYTEST_WORKERS ?= auto
+UV_VERSION := 0.13.9
 
-.PHONY: install frontend demo serve test test-python test-frontend lint bench
+.PHONY: lock install frontend demo serve test test-fast test-python test-frontend lint bench
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exact versions from uv.lock (`make lock` refreshes it after a change to pyproject.toml).
+$(VENV)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+	UV_NATIVE_TLS=1 UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync -q --frozen --inexact --extra dev
 	touch $@
+
+lock:
+	$(PYTHON) -m pip install -q "uv==$(UV_VERSION)"
+	UV_NATIVE_TLS=1 $(PYTHON) -m uv lock
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	# `npm ci` refuses this lock: vite's Windows-only optional dependency has no lock entry
@@ -35,7 +42,12 @@ test: test-python test-frontend
 
 test-python: install
 	$(BIN)/ruff check cartrack tests bench
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
+
+# Your own loop: SQLite only, in parallel, without the real-time process drills.
+test-fast: install
+	$(BIN)/ruff check cartrack tests bench
+	CARTRACK_TEST_POSTGRES_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime"
 
 test-frontend: frontend
 	cd frontend && npm test && npm run e2e

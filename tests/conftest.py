@@ -14,16 +14,16 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from cartrack import clock
 from cartrack.db import engine_for, new_session
 from cartrack.settings import get_settings
+from tests.helpers.auth import bearer_for
+from tests.helpers.constants import PASSWORD, ROLES
 
-PASSWORD = "test-password-123"
 PG_URL = os.environ.get("CARTRACK_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgres"]
-ROLES = ["admin", "coordinator", "collection_staff", "lab_tech", "qa", "infusion_staff"]
 
 
 def _pg_admin_url() -> str:
@@ -127,18 +127,6 @@ def app(db_url: str) -> Any:
 def client(app: Any) -> Iterator[TestClient]:
     with TestClient(app) as c:
         yield c
-
-
-def bearer_for(username: str) -> dict[str, str]:
-    """A bearer token for a seeded user, minted without the cost of argon2 per test."""
-    from cartrack.users.models import User
-    from cartrack.users.service import open_session
-
-    with new_session() as s:
-        user = s.exec(select(User).where(User.username == username)).one()
-        token, _ = open_session(s, user, "bearer")
-        s.commit()
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from sqlmodel import select
 
 from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
-
-PASSWORD = "test-password-123"
+from tests.helpers.constants import PASSWORD
 
 
 def login(client: Any, username: str = "coordinator", password: str = PASSWORD) -> Any:

@@ -13,10 +13,10 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from test_access import access_rule, api_routes
 
 from cartrack.app import create_app
 from cartrack.security import Access
+from tests.helpers.routes import access_rule, api_routes
 
 # A stream never ends and a logout ends the token the other calls use.
 SKIPPED = {("GET", "/api/alerts/stream"), ("POST", "/api/auth/logout")}

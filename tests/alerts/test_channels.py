@@ -7,8 +7,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from journey_helpers import Journey
-from test_alerts_helpers import (
+from cartrack.alerts import channels, service
+from tests.helpers.alerts import (
     SECRET,
     add_alert,
     configure,
@@ -17,8 +17,7 @@ from test_alerts_helpers import (
     smtp_server,
     webhook_receiver,
 )
-
-from cartrack.alerts import channels, service
+from tests.helpers.journey import Journey
 
 RECIPIENTS = ["coordinator@cartrack.example", "infusion_staff2@cartrack.example",
               "infusion_staff@cartrack.example"]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from journey_helpers import Journey
 from sqlmodel import select
 
 from cartrack.alerts.models import Alert, Deadline
@@ -16,6 +15,7 @@ from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
 from cartrack.journey.transitions import BY_EVENT, TRANSITIONS, State
 from cartrack.scans.models import CustodyEvent
+from tests.helpers.journey import Journey
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def deadlines(case_id: int) -> dict[str, str]:
 
 # ---- the table itself -----------------------------------------------------------------
 
-DESIGN = Path(__file__).resolve().parents[2] / "shared" / "DESIGN.md"
+DESIGN = Path(__file__).resolve().parents[3] / "shared" / "DESIGN.md"
 
 
 def test_transition_table_matches_design_md() -> None:

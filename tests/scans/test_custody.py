@@ -9,12 +9,12 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
-from journey_helpers import SignedJourney
 from sqlmodel import col, select
 
 from cartrack.alerts.models import Alert
 from cartrack.db import new_session
 from cartrack.scans.models import CustodyEvent
+from tests.helpers.journey import SignedJourney
 
 SHIP = {"shipper_type": "2-8 C shipper", "courier": "MedCourier", "tracking_number": "T1"}
 

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from cartrack import clock
 from cartrack.identity.identifiers import printed_unit
+from tests.helpers.constants import PASSWORD
 
-PASSWORD = "test-password-123"
 QC_PASS = [("sterility", "No growth"), ("mycoplasma", "Not detected"), ("endotoxin", "<0.5"),
            ("viability", "92 %"), ("car_expression", "45 %"), ("vcn", "1.7")]
 

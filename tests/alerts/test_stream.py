@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_alerts_helpers import SseReader, add_alert, alert, served_app, wait_for
 
 from cartrack import clock
 from cartrack.alerts import routes, service
+from tests.helpers.alerts import SseReader, add_alert, alert, served_app, wait_for
 
 pytestmark = pytest.mark.realtime
 MINE = {("infusion_staff", "TC-CITY")}

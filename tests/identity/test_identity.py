@@ -146,7 +146,7 @@ def test_rolled_back_allocation_leaves_no_gap(db_url: str) -> None:
 
 def test_case_search_refuses_a_typed_coi_with_a_wrong_check_character(
         client: Any, auth: Any) -> None:
-    from journey_helpers import Journey
+    from tests.helpers.journey import Journey
 
     case = Journey(client, auth).enroll()
     k = case["coi_check"]

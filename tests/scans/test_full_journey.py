@@ -10,13 +10,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from journey_helpers import PASSWORD, SignedJourney
 from sqlmodel import col, select
 
 from cartrack import clock
 from cartrack.alerts.models import Alert, AlertTarget
 from cartrack.db import new_session
 from cartrack.scans.models import CustodyEvent
+from tests.helpers.constants import PASSWORD
+from tests.helpers.journey import SignedJourney
 
 NY = ZoneInfo("America/New_York")
 

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from journey_helpers import SignedJourney
 from sqlmodel import func, select
 
 from cartrack.db import new_session
@@ -20,6 +19,7 @@ from cartrack.labels.payload import KeyRing, sign_unit, sign_wristband
 from cartrack.scans import service as scans
 from cartrack.scans.models import CustodyEvent
 from cartrack.settings import get_settings
+from tests.helpers.journey import SignedJourney
 
 KID = "K7"
 SECRET = "property-test-label-secret-0123456789"
@@ -187,7 +187,7 @@ def test_a_label_signed_with_a_retired_key_is_refused(client: Any, auth: Any, ke
 
 def test_another_patients_bag_at_the_bedside_is_refused(client: Any, auth: Any, frozen: Any,
                                                         keyed: Any) -> None:
-    from test_full_journey_scans import infuse, ready_to_infuse
+    from tests.scans.test_full_journey import infuse, ready_to_infuse
 
     j = SignedJourney(client, auth)
     others: list[tuple[str, str]] = []

@@ -8,12 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from journey_helpers import Journey
-from test_alerts_helpers import alerts_of_case
 
 from cartrack import clock
 from cartrack.alerts import service
 from cartrack.alerts.models import Alert
+from tests.helpers.alerts import alerts_of_case
+from tests.helpers.journey import Journey
 
 NY = ZoneInfo("America/New_York")  # TC-CITY's time zone
 # product: (first day, last day) of infusion after the end of LD, thaw-to-infusion minutes

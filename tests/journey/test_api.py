@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from journey_helpers import Journey
+from tests.helpers.journey import Journey
 
 
 def test_happy_path_to_received(client: Any, auth: Any, frozen: Any) -> None:

@@ -14,7 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from test_alerts_helpers import (
+
+from cartrack import clock
+from tests.helpers.alerts import (
     SECRET,
     Receiver,
     add_alerts,
@@ -25,8 +27,6 @@ from test_alerts_helpers import (
     wait_for,
     webhook_receiver,
 )
-
-from cartrack import clock
 
 pytestmark = pytest.mark.realtime
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from journey_helpers import SignedJourney
 from sqlmodel import col, select
 
 from cartrack import clock
@@ -16,6 +15,7 @@ from cartrack.db import new_session
 from cartrack.identity.identifiers import printed_unit
 from cartrack.scans.models import CustodyEvent
 from cartrack.units.models import Unit
+from tests.helpers.journey import SignedJourney
 
 
 def scan(client: Any, auth: Any, payload: str, role: str = "coordinator",
@@ -162,7 +162,7 @@ def test_quarantined_and_expired_bags(client: Any, auth: Any, collected: Any) ->
 def test_a_unit_of_another_site_is_unknown_and_nothing_leaks(client: Any, auth: Any,
                                                              collected: Any, db_url: str
                                                              ) -> None:
-    from test_labels_api import far_user
+    from tests.labels.test_api import far_user
 
     j, case = collected
     payload = j.typed(case["id"], "apheresis", "collection_staff")[0]

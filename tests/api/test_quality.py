@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from journey_helpers import Journey
+from tests.helpers.journey import Journey
 
 
 def test_unknown_api_route_is_404_in_the_error_shape(client: Any) -> None:

@@ -13,7 +13,6 @@ from xml.etree import ElementTree as ET
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
-from journey_helpers import Journey, read_qr
 from PIL import Image
 from sqlmodel import col, select
 from typer.testing import CliRunner
@@ -24,6 +23,8 @@ from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.labels.models import LabelPrint
 from cartrack.labels.render import LABEL_SIZES
 from cartrack.settings import get_settings
+from tests.helpers.auth import bearer_for
+from tests.helpers.journey import Journey, read_qr
 
 # Smallest stock first: if anything fails to read, it is the small label.
 SIZES = sorted(LABEL_SIZES, key=lambda s: LABEL_SIZES[s].width_mm * LABEL_SIZES[s].height_mm)
@@ -194,7 +195,6 @@ def test_patient_details_only_for_clinical_staff_and_when_configured(
 
 def far_user(db_url: str) -> dict[str, str]:
     """A coordinator and infusion nurse of another treatment center, with its own case."""
-    from conftest import bearer_for
 
     from cartrack.users.models import MembershipIn, SiteIn, SiteKind, UserIn
     from cartrack.users.service import create_site, create_user

@@ -7,36 +7,13 @@ import re
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 
 from cartrack.security import Access, Public
+from tests.helpers.auth import bearer_for
+from tests.helpers.constants import ROLES
+from tests.helpers.routes import access_rule, api_routes
 
-ROLES = ["admin", "coordinator", "collection_staff", "lab_tech", "qa", "infusion_staff"]
 STREAMING = re.compile(r"/stream$")
-
-
-def access_rule(route: APIRoute) -> Access | Public | None:
-    """The Access or Public dependency of a route, wherever it sits in its dependency tree."""
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        if isinstance(dep.call, Access | Public):
-            return dep.call
-        stack.extend(dep.dependencies)
-    return None
-
-
-def api_routes(app: Any) -> list[APIRoute]:
-    """Every APIRoute, including those of included routers (FastAPI nests them)."""
-    found: list[APIRoute] = []
-    pending = list(app.routes)
-    while pending:
-        route = pending.pop(0)
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif hasattr(route, "original_router"):
-            pending.extend(route.original_router.routes)
-    return found
 
 
 def test_the_walk_sees_every_documented_operation(app: Any) -> None:
@@ -95,11 +72,10 @@ def test_each_role_gets_exactly_what_its_rule_allows(app: Any, client: Any, auth
 
 
 def test_case_of_another_site_answers_404(client: Any, auth: Any, db_url: str) -> None:
-    from journey_helpers import Journey
-
     from cartrack.db import new_session
     from cartrack.users.models import MembershipIn, SiteIn, SiteKind, UserIn
     from cartrack.users.service import create_site, create_user
+    from tests.helpers.journey import Journey
 
     with new_session() as s:
         create_site(s, None, SiteIn(code="TC-FAR", name="Far Hospital", timezone="Europe/Paris",
@@ -109,7 +85,6 @@ def test_case_of_another_site_answers_404(client: Any, auth: Any, db_url: str) -
                                     memberships=[MembershipIn(role="coordinator",
                                                               site_code="TC-FAR")]))
         s.commit()
-    from conftest import bearer_for
 
     far = bearer_for("far_coord")
     case = Journey(client, auth).enroll()
@@ -127,7 +102,7 @@ def test_case_of_another_site_answers_404(client: Any, auth: Any, db_url: str) -
 
 
 def test_manufacturing_staff_do_not_see_patient_details(client: Any, auth: Any) -> None:
-    from journey_helpers import Journey
+    from tests.helpers.journey import Journey
 
     case = Journey(client, auth).enroll()
     assert client.get(f"/api/cases/{case['id']}", headers=auth["coordinator"]).json()["patient"]

@@ -7,9 +7,12 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from journey_helpers import Journey
 from sqlmodel import col, select
-from test_alerts_helpers import (
+
+from cartrack.alerts import service
+from cartrack.audit.models import AuditEntry
+from cartrack.db import new_session
+from tests.helpers.alerts import (
     SECRET,
     add_alert,
     add_alerts,
@@ -19,10 +22,7 @@ from test_alerts_helpers import (
     site_id,
     webhook_receiver,
 )
-
-from cartrack.alerts import service
-from cartrack.audit.models import AuditEntry
-from cartrack.db import new_session
+from tests.helpers.journey import Journey
 
 
 def test_tick_fires_due_alerts_once_in_firing_order(client: Any, auth: Any, frozen: Any) -> None:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from journey_helpers import Journey
 from sqlalchemy import text
+
+from tests.helpers.journey import Journey
 
 CLI = [sys.executable, "-m", "cartrack.cli"]
 
