@@ -6,14 +6,18 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
+from cartrack.errors import DomainError
 from cartrack.settings import get_settings
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -105,8 +109,14 @@ def new_session(*, read_only: bool = False) -> Session:
     return session
 
 
-def session_scope(read_only: bool = False) -> Iterator[Session]:
-    """One transaction: committed when the block ends cleanly, rolled back otherwise."""
+def db_session(request: Request) -> Iterator[Session]:
+    """The unit of work: one transaction per request, committed here, never in a route.
+
+    Routes declare it through ``SessionDep`` (scope="function"), so the commit happens before
+    the response is sent: a client never sees success for a write that is not yet (or never)
+    committed. A refusal may leave records behind (``DomainError.also_record``): they are
+    written in a fresh transaction after the refused one is rolled back."""
+    read_only = request.method not in UNSAFE_METHODS
     session = new_session(read_only=read_only)
     try:
         yield session
@@ -114,8 +124,23 @@ def session_scope(read_only: bool = False) -> Iterator[Session]:
             session.rollback()
         else:
             session.commit()
+    except DomainError as exc:
+        session.rollback()
+        _persist_refusal(session, exc)
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def _persist_refusal(session: Session, exc: DomainError) -> None:
+    if not exc.on_refusal:
+        return
+    for writer in exc.on_refusal:
+        writer(session)
+    session.commit()
+
+
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]

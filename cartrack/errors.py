@@ -32,7 +32,7 @@ class DomainError(Exception):
         # written in a fresh transaction after the refused one is rolled back.
         self.on_refusal: list[Callable[[Any], None]] = []
 
-    def keep(self, writer: Callable[[Any], None]) -> DomainError:
+    def also_record(self, writer: Callable[[Any], None]) -> DomainError:
         self.on_refusal.append(writer)
         return self
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,14 +14,13 @@ from sqlmodel import Session, select
 
 from cartrack import clock
 from cartrack.clock import as_utc
-from cartrack.db import new_session
-from cartrack.errors import DomainError, Forbidden, Unauthorized
+from cartrack.db import UNSAFE_METHODS, SessionDep, new_session
+from cartrack.errors import Forbidden, Unauthorized
 from cartrack.settings import get_settings
 from cartrack.users.models import AuthSession, Membership, Role, User
 
 SESSION_COOKIE = "cartrack_session"
 CSRF_HEADER = "x-csrf-token"
-UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LAST_SEEN_GRANULARITY = timedelta(seconds=30)
 
 _hasher = PasswordHasher()
@@ -80,38 +78,6 @@ def load_principal(session: Session, user: User, kind: str, csrf: str | None = N
     return Principal(user, [(m.role, m.site_id) for m in rows], kind, csrf)
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """The unit of work: one transaction per request, committed here, never in a route.
-
-    Routes declare it with scope="function", so the commit happens before the response is
-    sent: a client never sees success for a write that is not yet (or never) committed."""
-    read_only = request.method not in UNSAFE_METHODS
-    session = new_session(read_only=read_only)
-    try:
-        yield session
-        if read_only:
-            session.rollback()
-        else:
-            session.commit()
-    except DomainError as exc:
-        session.rollback()
-        _persist_refusal(session, exc)
-        raise
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def _persist_refusal(session: Session, exc: DomainError) -> None:
-    if not exc.on_refusal:
-        return
-    for writer in exc.on_refusal:
-        writer(session)
-    session.commit()
-
-
 def _bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
@@ -130,7 +96,7 @@ def _touch(auth_id: int) -> None:
             s.commit()
 
 
-def authenticate(request: Request, session: Session = Depends(db_session, scope="function")) -> Principal:
+def authenticate(request: Request, session: SessionDep) -> Principal:
     token = _bearer_token(request)
     kind = "bearer" if token else "cookie"
     token = token or request.cookies.get(SESSION_COOKIE)

@@ -10,15 +10,14 @@ from typing import Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from cartrack.alerts import service
 from cartrack.alerts.service import AlertOut, DeliveryOut, Memberships, SummaryOut
-from cartrack.db import new_session
-from cartrack.journey.schemas import Page
-from cartrack.security import ADMIN, SIGNED_IN, Principal, db_session
+from cartrack.db import SessionDep, new_session
+from cartrack.pagination import Page
+from cartrack.security import ADMIN, SIGNED_IN, Principal
 from cartrack.settings import get_settings
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -38,13 +37,12 @@ class AckIn(BaseModel):
 
 
 @router.get("")
-def list_alerts(
-    status: Literal["fired", "acknowledged"] | None = None,
+def list_alerts(session: SessionDep, status: Literal["fired", "acknowledged"] | None = None,
     severity: Literal["info", "warning", "critical"] | None = None,
     case_id: int | None = Query(None, ge=1, le=2**31 - 1),
     unacknowledged: bool = False,
     limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
-    principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session, scope="function"),
+    principal: Principal = Depends(SIGNED_IN),
 ) -> Page[AlertOut]:
     """Alerts for the roles you hold at your sites (fired or acknowledged; not those still to
     come), most recent activity first: firing, escalation or acknowledgement."""
@@ -55,19 +53,18 @@ def list_alerts(
 
 
 @router.get("/summary")
-def alert_summary(principal: Principal = Depends(SIGNED_IN),
-                  session: Session = Depends(db_session, scope="function")) -> SummaryOut:
+def alert_summary(session: SessionDep, principal: Principal = Depends(SIGNED_IN)) -> SummaryOut:
     """The badge: how many of your alerts are unacknowledged, and how many of those critical."""
     return service.summary(session, principal)
 
 
 @router.get("/deliveries")
-def deliveries(
-    status: Literal["pending", "sending", "delivered", "failed"] | None = None,
+def deliveries(session: SessionDep,
+               status: Literal["pending", "sending", "delivered", "failed"] | None = None,
     channel: Literal["email", "webhook"] | None = None,
     alert_id: int | None = Query(None, ge=1, le=2**31 - 1),
     limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
-    _: Principal = Depends(ADMIN), session: Session = Depends(db_session, scope="function"),
+    _: Principal = Depends(ADMIN),
 ) -> Page[DeliveryOut]:
     """The outbound delivery log (e-mail, webhooks): admins see failures here."""
     items, total = service.list_deliveries(session, status=status, channel=channel,
@@ -82,11 +79,10 @@ STREAM_RESPONSES: dict[int | str, dict[str, object]] = {200: {
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses=STREAM_RESPONSES)
-def stream(
-    request: Request,
+def stream(session: SessionDep, request: Request,
     last_event_id: int | None = Query(None, ge=0, le=2**62, description="resume after this event id"),
     last_event_header: str | None = Header(None, alias="Last-Event-ID"),
-    principal: Principal = Depends(SIGNED_IN), session: Session = Depends(db_session, scope="function"),
+    principal: Principal = Depends(SIGNED_IN),
 ) -> EventSourceResponse:
     """Server-Sent Events: each alert of yours as it fires, escalates or is acknowledged.
     The event id is the alert's feed position (`fire_seq`); reconnect with Last-Event-ID (or
@@ -103,15 +99,14 @@ def stream(
 
 
 @router.get("/{alert_id}")
-def get_alert(alert_id: int = AlertId, principal: Principal = Depends(SIGNED_IN),
-              session: Session = Depends(db_session, scope="function")) -> AlertOut:
+def get_alert(session: SessionDep,
+              alert_id: int = AlertId, principal: Principal = Depends(SIGNED_IN)) -> AlertOut:
     return service.to_out(session, [service.get_visible(session, principal, alert_id)])[0]
 
 
 @router.post("/{alert_id}/ack")
-def acknowledge(alert_id: int = AlertId, body: AckIn | None = Body(None),
-                principal: Principal = Depends(SIGNED_IN),
-                session: Session = Depends(db_session, scope="function")) -> AlertOut:
+def acknowledge(session: SessionDep, alert_id: int = AlertId, body: AckIn | None = Body(None),
+                principal: Principal = Depends(SIGNED_IN)) -> AlertOut:
     """Acknowledge an alert targeted at you (audited). Not yours: 404. Already acknowledged: 409."""
     alert = service.acknowledge(session, principal, alert_id, body.note if body else None)
     return service.to_out(session, [alert])[0]

@@ -157,7 +157,7 @@ def page_for_case(session: Session, case_id: int, limit: int, offset: int, *,
     from sqlalchemy import func
 
     from cartrack.audit.models import AuditOut
-    from cartrack.journey.schemas import Page
+    from cartrack.pagination import Page
 
     where = AuditEntry.case_id == case_id
     total = session.exec(select(func.count()).select_from(AuditEntry).where(where)).one()

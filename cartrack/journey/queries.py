@@ -20,6 +20,7 @@ from cartrack.journey import schemas as sc
 from cartrack.journey.models import Case, CaseEvent, MonitoringCheck, Patient, QcResult
 from cartrack.journey.service import can_see_phi, latest_qc, visible_site_filter
 from cartrack.journey.transitions import allowed_events
+from cartrack.pagination import Page
 from cartrack.protocols.models import Protocol
 from cartrack.security import Principal
 from cartrack.units.models import Unit
@@ -68,7 +69,7 @@ def summary(case: Case, protocol: Protocol, sites: dict[int, str],
 
 
 def list_cases(session: Session, principal: Principal, *, state: str | None, q: str | None,
-               limit: int, offset: int) -> sc.Page[sc.CaseSummary]:
+               limit: int, offset: int) -> Page[sc.CaseSummary]:
     where: list[Any] = [visible_site_filter(principal)]
     if state:
         where.append(Case.state == state)
@@ -82,7 +83,7 @@ def list_cases(session: Session, principal: Principal, *, state: str | None, q: 
     sites = _site_codes(session)
     nexts = _next_deadlines(session, [c.id or 0 for c in cases])
     items = [summary(c, protocols[c.protocol_id], sites, nexts.get(c.id or 0)) for c in cases]
-    return sc.Page[sc.CaseSummary](items=items, total=int(total), limit=limit, offset=offset)
+    return Page[sc.CaseSummary](items=items, total=int(total), limit=limit, offset=offset)
 
 
 def _search_filter(q: str) -> Any:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query
-from sqlmodel import Session
 
 from cartrack.audit import service as audit_service
 from cartrack.audit.models import AuditOut
+from cartrack.db import SessionDep
 from cartrack.journey import queries, service
 from cartrack.journey import schemas as sc
 from cartrack.journey.transitions import (
@@ -13,7 +13,8 @@ from cartrack.journey.transitions import (
     TRANSITIONS,
     State,
 )
-from cartrack.security import SIGNED_IN, Access, Principal, db_session
+from cartrack.pagination import Page
+from cartrack.security import SIGNED_IN, Access, Principal
 
 router = APIRouter(prefix="/api", tags=["journey"])
 CASE_ACCESS = Access(*service.CASE_ROLES)
@@ -45,33 +46,31 @@ def journey(_: Principal = Depends(SIGNED_IN)) -> sc.JourneyOut:
 
 
 @router.get("/cases")
-def list_cases(state: State | None = None,
+def list_cases(session: SessionDep, state: State | None = None,
                q: str | None = Query(None, max_length=40, description="COI or unit ID"),
                limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
-               principal: Principal = Depends(CASE_ACCESS),
-               session: Session = Depends(db_session, scope="function")) -> sc.Page[sc.CaseSummary]:
+               principal: Principal = Depends(CASE_ACCESS)) -> Page[sc.CaseSummary]:
     return queries.list_cases(session, principal, state=state.value if state else None, q=q,
                               limit=limit, offset=offset)
 
 
 @router.post("/cases", status_code=201)
-def enroll(body: sc.EnrollIn, principal: Principal = Depends(CASE_ACCESS),
-           session: Session = Depends(db_session, scope="function")) -> sc.CaseDetail:
+def enroll(session: SessionDep,
+           body: sc.EnrollIn, principal: Principal = Depends(CASE_ACCESS)) -> sc.CaseDetail:
     """Enroll a patient: the case is created and its COI issued."""
     case = service.enroll(session, principal, body)
     return queries.detail(session, principal, case)
 
 
 @router.get("/cases/{case_id}")
-def get_case(case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS),
-             session: Session = Depends(db_session, scope="function")) -> sc.CaseDetail:
+def get_case(session: SessionDep,
+             case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS)) -> sc.CaseDetail:
     return queries.detail(session, principal, service.get_case(session, principal, case_id))
 
 
 @router.post("/cases/{case_id}/events")
-def apply_event(body: sc.EventIn, case_id: int = CaseId,  # type: ignore[valid-type]
-                principal: Principal = Depends(CASE_ACCESS),
-                session: Session = Depends(db_session, scope="function")) -> sc.CaseDetail:
+def apply_event(session: SessionDep, body: sc.EventIn, case_id: int = CaseId,  # type: ignore[valid-type]
+                principal: Principal = Depends(CASE_ACCESS)) -> sc.CaseDetail:
     """Apply one journey event. Refused events answer 409 with the state, the failed guard and
     the allowed events; wrong role 403; a case of another site 404."""
     case = service.apply_event(session, principal, case_id, body)
@@ -79,16 +78,15 @@ def apply_event(body: sc.EventIn, case_id: int = CaseId,  # type: ignore[valid-t
 
 
 @router.get("/cases/{case_id}/events")
-def timeline(case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS),
-             session: Session = Depends(db_session, scope="function")) -> list[sc.EventOut]:
+def timeline(session: SessionDep,
+             case_id: int = CaseId, principal: Principal = Depends(CASE_ACCESS)) -> list[sc.EventOut]:
     return queries.timeline(session, service.get_case(session, principal, case_id))
 
 
 @router.get("/cases/{case_id}/audit")
-def case_audit(case_id: int = CaseId, limit: int = Query(200, ge=1, le=1000),
+def case_audit(session: SessionDep, case_id: int = CaseId, limit: int = Query(200, ge=1, le=1000),
                offset: int = Query(0, ge=0, le=10**9),
-               principal: Principal = Depends(CASE_ACCESS),
-               session: Session = Depends(db_session, scope="function")) -> sc.Page[AuditOut]:
+               principal: Principal = Depends(CASE_ACCESS)) -> Page[AuditOut]:
     case = service.get_case(session, principal, case_id)
     return audit_service.page_for_case(session, case.id or 0, limit, offset,
                                        include_phi=service.can_see_phi(principal, case))

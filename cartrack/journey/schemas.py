@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from datetime import date, datetime
 from functools import reduce
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -275,16 +275,6 @@ class CaseDetail(CaseSummary):
     qc_results: list[dict[str, Any]]
     qc_required: list[dict[str, Any]]
     monitoring: list[dict[str, Any]]
-
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
 
 
 class TransitionOut(BaseModel):

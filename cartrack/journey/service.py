@@ -121,7 +121,7 @@ class Ctx:
                      "allowed_events": allowed_events(self.case.state)},
         )
         for writer in keep or []:
-            err.keep(writer)
+            err.also_record(writer)
         return err
 
 

@@ -1,24 +1,23 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from sqlmodel import Session
 
+from cartrack.db import SessionDep
 from cartrack.protocols import service
 from cartrack.protocols.models import ProtocolIn, ProtocolOut
-from cartrack.security import ADMIN, SIGNED_IN, Principal, db_session
+from cartrack.security import ADMIN, SIGNED_IN, Principal
 
 router = APIRouter(prefix="/api/protocols", tags=["protocols"])
 
 
 @router.get("")
-def list_protocols(product: str | None = None, _: Principal = Depends(SIGNED_IN),
-                   session: Session = Depends(db_session, scope="function")) -> list[ProtocolOut]:
+def list_protocols(session: SessionDep,
+                   product: str | None = None, _: Principal = Depends(SIGNED_IN)) -> list[ProtocolOut]:
     """Every version of every product, with its source and its unconfirmed values."""
     return [service.protocol_out(p) for p in service.list_protocols(session, product)]
 
 
 @router.post("", status_code=201)
-def publish(body: ProtocolIn, principal: Principal = Depends(ADMIN),
-            session: Session = Depends(db_session, scope="function")) -> ProtocolOut:
+def publish(session: SessionDep, body: ProtocolIn, principal: Principal = Depends(ADMIN)) -> ProtocolOut:
     """Publish a new version; cases already enrolled keep theirs."""
     return service.protocol_out(service.publish(session, principal, body))

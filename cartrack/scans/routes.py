@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlmodel import Session
 
+from cartrack.db import SessionDep
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey import service as journey
 from cartrack.scans import report, service
-from cartrack.security import Access, Principal, db_session
+from cartrack.security import Access, Principal
 
 router = APIRouter(prefix="/api", tags=["scans"])
 SCAN_ACCESS = Access(*service.CASE_ROLES)
@@ -58,8 +58,7 @@ class ScanOut(BaseModel):
 
 
 @router.post("/scans")
-def post_scan(body: ScanIn, principal: Principal = Depends(SCAN_ACCESS),
-              session: Session = Depends(db_session, scope="function")) -> ScanOut:
+def post_scan(session: SessionDep, body: ScanIn, principal: Principal = Depends(SCAN_ACCESS)) -> ScanOut:
     """Judge a scan and record it (a custody event and an audit entry), match or mismatch.
 
     A mismatch is an answer, not an error: 200 with ``verdict: mismatch`` and the reason.
@@ -93,8 +92,8 @@ def scan_out(result: service.ScanResult) -> ScanOut:
 
 @router.get("/cases/{case_id}/custody.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-def custody_csv(case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS),
-                session: Session = Depends(db_session, scope="function")) -> Response:
+def custody_csv(session: SessionDep,
+                case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS)) -> Response:
     """The chain of custody: COI, units and lineage, every event, handoff, scan, label print
     and signature (printed name, time, meaning)."""
     case = journey.get_case(session, principal, case_id)
@@ -105,8 +104,8 @@ def custody_csv(case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCES
 
 @router.get("/cases/{case_id}/custody.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
-def custody_pdf(case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS),
-                session: Session = Depends(db_session, scope="function")) -> Response:
+def custody_pdf(session: SessionDep,
+                case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS)) -> Response:
     """The chain of custody as a printable PDF report."""
     case = journey.get_case(session, principal, case_id)
     data = report.build(session, case)

@@ -6,15 +6,16 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from cartrack.db import SessionDep
 from cartrack.errors import NotFound
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.models import Case
 from cartrack.labels.service import parse_unit_ref
 from cartrack.scans import service as scans
 from cartrack.scans.models import CustodyEvent
-from cartrack.security import Access, Principal, db_session
+from cartrack.security import Access, Principal
 from cartrack.units.models import Unit, Wristband
 from cartrack.users.models import Site
 
@@ -65,8 +66,8 @@ def _lineage(unit: Unit) -> LineageOut:
 
 
 @router.get("/units/{unit_id}/custody")
-def unit_custody(unit_id: str = UnitRef, principal: Principal = Depends(UNIT_ACCESS),
-                 session: Session = Depends(db_session, scope="function")) -> UnitCustodyOut:
+def unit_custody(session: SessionDep,
+                 unit_id: str = UnitRef, principal: Principal = Depends(UNIT_ACCESS)) -> UnitCustodyOut:
     """Every custody event of a bag, oldest first: handoffs, process scans, scan-station scans
     (passed or failed, wherever the bag was scanned), with the bag's lineage."""
     bare = parse_unit_ref(unit_id)

@@ -7,14 +7,14 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from cartrack import security
+from cartrack.db import SessionDep
 from cartrack.errors import NotFound
-from cartrack.journey.schemas import Page
-from cartrack.security import ADMIN, PUBLIC, SIGNED_IN, Principal, db_session
+from cartrack.pagination import Page
+from cartrack.security import ADMIN, PUBLIC, SIGNED_IN, Principal
 from cartrack.settings import get_settings
 from cartrack.users import service
 from cartrack.users.models import MeOut, Site, SiteIn, SiteOut, User, UserIn, UserOut
 
-DB = Depends(db_session, scope="function")
 router = APIRouter(prefix="/api", tags=["auth and users"])
 
 
@@ -36,7 +36,7 @@ def _me(session: Session, principal_user: User, csrf: str | None) -> MeOut:
 
 
 @router.post("/auth/login", dependencies=[Depends(PUBLIC)])
-def login(body: LoginIn, response: Response, session: Session = DB) -> MeOut:
+def login(session: SessionDep, body: LoginIn, response: Response) -> MeOut:
     """Browser sign-in: sets an HttpOnly, SameSite=Strict session cookie; returns the CSRF token
     to send as X-CSRF-Token on every unsafe request."""
     user = service.check_credentials(session, body.username, body.password)
@@ -48,9 +48,8 @@ def login(body: LoginIn, response: Response, session: Session = DB) -> MeOut:
 
 
 @router.post("/auth/token", dependencies=[Depends(PUBLIC)])
-def token(username: Annotated[str, Form(min_length=1, max_length=64)],
-          password: Annotated[str, Form(min_length=1, max_length=200)],
-          session: Session = DB) -> TokenOut:
+def token(session: SessionDep, username: Annotated[str, Form(min_length=1, max_length=64)],
+          password: Annotated[str, Form(min_length=1, max_length=200)]) -> TokenOut:
     """OAuth2 password flow for scripts and scan devices."""
     user = service.check_credentials(session, username, password)
     raw, _ = service.open_session(session, user, "bearer")
@@ -58,7 +57,7 @@ def token(username: Annotated[str, Form(min_length=1, max_length=64)],
 
 
 @router.post("/auth/logout", status_code=204, dependencies=[Depends(SIGNED_IN)])
-def logout(request: Request, response: Response, session: Session = DB) -> None:
+def logout(session: SessionDep, request: Request, response: Response) -> None:
     raw = security._bearer_token(request) or request.cookies.get(security.SESSION_COOKIE)
     if raw:
         service.close_session(session, raw)
@@ -66,26 +65,24 @@ def logout(request: Request, response: Response, session: Session = DB) -> None:
 
 
 @router.get("/auth/me")
-def me(principal: Principal = Depends(SIGNED_IN), session: Session = DB) -> MeOut:
+def me(session: SessionDep, principal: Principal = Depends(SIGNED_IN)) -> MeOut:
     return _me(session, principal.user, principal.csrf_token)
 
 
 @router.get("/sites")
-def list_sites(_: Principal = Depends(SIGNED_IN), session: Session = DB
-               ) -> list[SiteOut]:
+def list_sites(session: SessionDep, _: Principal = Depends(SIGNED_IN)) -> list[SiteOut]:
     return [service.site_out(s) for s in session.exec(select(Site).order_by(col(Site.code)))]
 
 
 @router.post("/sites", status_code=201)
-def create_site(body: SiteIn, principal: Principal = Depends(ADMIN),
-                session: Session = DB) -> SiteOut:
+def create_site(session: SessionDep, body: SiteIn, principal: Principal = Depends(ADMIN)) -> SiteOut:
     return service.site_out(service.create_site(session, principal, body))
 
 
 @router.get("/users")
-def list_users(limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
-               _: Principal = Depends(ADMIN), session: Session = DB
-               ) -> Page[UserOut]:
+def list_users(session: SessionDep,
+               limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
+               _: Principal = Depends(ADMIN)) -> Page[UserOut]:
     from sqlalchemy import func
 
     total = session.exec(select(func.count()).select_from(User)).one()
@@ -95,14 +92,13 @@ def list_users(limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0
 
 
 @router.post("/users", status_code=201)
-def create_user(body: UserIn, principal: Principal = Depends(ADMIN),
-                session: Session = DB) -> UserOut:
+def create_user(session: SessionDep, body: UserIn, principal: Principal = Depends(ADMIN)) -> UserOut:
     return service.user_out(session, service.create_user(session, principal, body))
 
 
 @router.post("/users/{user_id}/unlock")
-def unlock_user(user_id: int = Path(ge=1, le=2**31 - 1), principal: Principal = Depends(ADMIN),
-                session: Session = DB) -> UserOut:
+def unlock_user(session: SessionDep,
+                user_id: int = Path(ge=1, le=2**31 - 1), principal: Principal = Depends(ADMIN)) -> UserOut:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"No user {user_id}.", code="user_not_found")

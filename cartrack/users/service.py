@@ -128,7 +128,7 @@ def check_credentials(session: Session, username: str, password: str) -> User:
                      "or ask an admin.", code="account_locked")
     if not verify_password(user.password_hash, password):
         assert user.id is not None
-        raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials").keep(
+        raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials").also_record(
             _failure_writer(user.id, "login_failed"))
     if user.failed_logins:
         user.failed_logins = 0
@@ -168,7 +168,7 @@ def verify_signer(session: Session, user: User, password: str) -> None:
     if not verify_password(user.password_hash, password):
         assert user.id is not None
         raise Forbidden("The signature password is wrong; nothing was signed.",
-                        code="signature_failed").keep(_failure_writer(user.id, "signature_failed"))
+                        code="signature_failed").also_record(_failure_writer(user.id, "signature_failed"))
 
 
 def user_by_username(session: Session, username: str) -> User | None:

@@ -115,7 +115,7 @@ def test_manufacturing_staff_do_not_see_patient_details(client: Any, auth: Any) 
 def test_every_transaction_commits_before_the_response_is_sent(app: Any) -> None:
     """A yield dependency of the default scope ends after the response: a client could then
     read before the write is committed, or see success for a commit that fails."""
-    from cartrack.security import db_session
+    from cartrack.db import db_session
 
     late = []
     for route in api_routes(app):
