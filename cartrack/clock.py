@@ -36,6 +36,12 @@ class FrozenClock:
         self.current += timedelta(**kwargs)
         return self.current
 
+    def set(self, moment: datetime) -> datetime:
+        if moment.tzinfo is None:
+            raise ValueError("the clock is set to an aware datetime")
+        self.current = moment.astimezone(UTC)
+        return self.current
+
 
 def as_utc(value: datetime) -> datetime:
     """Stored datetimes come back naive from SQLite; they are UTC."""

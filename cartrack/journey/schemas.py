@@ -149,6 +149,11 @@ class InfuseData(Strict):
     second_signer: SecondSignerIn
 
 
+class CompleteData(Strict):
+    reason: Reason | None = Field(
+        default=None, description="required, with an e-signature, when monitoring checks are missing")
+
+
 class MonitoringData(Strict):
     day: int = Field(ge=1, le=60)
     crs_grade: int = Field(ge=0, le=4)
@@ -189,7 +194,7 @@ EVENT_DATA: dict[str, type[BaseModel]] = {
     "thaw": ThawData,
     "infuse": InfuseData,
     "record_monitoring_check": MonitoringData,
-    "complete": EmptyData,
+    "complete": CompleteData,
     "hold": ReasonData,
     "resume": ReasonData,
     "cancel": ReasonData,

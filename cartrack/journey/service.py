@@ -845,8 +845,31 @@ def _check_bedside_scans(ctx: Ctx) -> None:
                                      "minutes": minutes}
 
 
+def _infusion_day(ctx: Ctx) -> date:
+    """Day 0 of monitoring: the local calendar day of the infusion at the treatment site."""
+    infused = ctx.case.milestones.get("infused_at")
+    if infused is None:
+        raise ctx.refuse("infused", "the case has no infusion recorded.")
+    return datetime.fromisoformat(infused).astimezone(dl.ZoneInfo(ctx.tz("treatment"))).date()
+
+
 def _record_monitoring_check(ctx: Ctx) -> None:
     d: sc.MonitoringData = ctx.data  # type: ignore[assignment]
+    period = ctx.rules.monitoring_days
+    if d.day > period:
+        raise ctx.refuse("day 1..monitoring period", f"day {d.day} is outside the monitoring "
+                         f"period of this product (days 1 to {period}).",
+                         code="monitoring_day_out_of_range")
+    tz = ctx.tz("treatment")
+    day = _infusion_day(ctx) + timedelta(days=d.day)
+    begins = dl.start_of_local_day(day, tz)
+    if ctx.now < begins:
+        err = ctx.refuse("that day has begun at the treatment site",
+                         f"day {d.day} is {day} at the treatment center; its check can be "
+                         f"recorded from {dl.fmt_local(begins, tz)}.",
+                         code="monitoring_day_not_begun")
+        err.context = {**(err.context or {}), "possible_from": begins.isoformat()}
+        raise err
     exists = ctx.session.exec(select(MonitoringCheck).where(MonitoringCheck.case_id == ctx.case.id,
                                                             MonitoringCheck.day == d.day)).first()
     if exists is not None:
@@ -871,15 +894,28 @@ def _record_monitoring_check(ctx: Ctx) -> None:
 
 
 def _complete(ctx: Ctx) -> None:
-    infused = ctx.case.milestones.get("infused_at")
+    d: sc.CompleteData = ctx.data  # type: ignore[assignment]
     tz = ctx.tz("treatment")
-    if infused is None:
-        raise ctx.refuse("monitoring period over", "the case has no infusion recorded.")
-    day0 = datetime.fromisoformat(infused).astimezone(dl.ZoneInfo(tz)).date()
+    day0 = _infusion_day(ctx)
     over = dl.end_of_local_day(day0 + timedelta(days=ctx.rules.monitoring_days), tz)
     if ctx.now < over:
         raise ctx.refuse("monitoring period over",
                          f"the monitoring period runs until {dl.fmt_local(over, tz)}.")
+    recorded = set(ctx.session.exec(select(MonitoringCheck.day)
+                                    .where(MonitoringCheck.case_id == ctx.case.id)).all())
+    missing = [day for day in range(1, ctx.rules.monitoring_days + 1) if day not in recorded]
+    if missing:
+        days = ", ".join(f"day {day}" for day in missing)
+        if d.reason is None:
+            err = ctx.refuse("missing checks need a reason and an e-signature",
+                             f"monitoring checks are missing for {days}; completing without "
+                             "them needs a reason and your e-signature.",
+                             code="monitoring_checks_missing")
+            err.context = {**(err.context or {}), "missing_days": missing}
+            raise err
+        ctx.reason = d.reason
+        ctx.timeline["missing_days"] = missing
+        _sign(ctx, "Completed with missing monitoring checks")
     _close(ctx, *Deadline, status="closed")
     _milestone(ctx, "completed_at", ctx.now)
 

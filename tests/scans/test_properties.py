@@ -19,6 +19,7 @@ from cartrack.labels.payload import KeyRing, sign_unit, sign_wristband
 from cartrack.scans import service as scans
 from cartrack.scans.models import CustodyEvent
 from cartrack.settings import get_settings
+from tests.helpers.bedside import infuse, ready_to_infuse
 from tests.helpers.journey import SignedJourney
 
 KID = "K7"
@@ -187,8 +188,6 @@ def test_a_label_signed_with_a_retired_key_is_refused(client: Any, auth: Any, ke
 
 def test_another_patients_bag_at_the_bedside_is_refused(client: Any, auth: Any, frozen: Any,
                                                         keyed: Any) -> None:
-    from tests.scans.test_full_journey import infuse, ready_to_infuse
-
     j = SignedJourney(client, auth)
     others: list[tuple[str, str]] = []
     for mrn, state in (("MRN-A", "qc_pending"), ("MRN-B", "collected")):

@@ -742,9 +742,17 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** CompleteData */
+        CompleteData: {
+            /**
+             * Reason
+             * @description required, with an e-signature, when monitoring checks are missing
+             */
+            reason?: string | null;
+        };
         /** CompleteEvent */
         CompleteEvent: {
-            data: components["schemas"]["EmptyData"];
+            data: components["schemas"]["CompleteData"];
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
