@@ -155,7 +155,7 @@ def _one_case() -> int:
     from sqlmodel import select
 
     from cartrack.db import new_session
-    from cartrack.journey import schemas as sc
+    from cartrack.journey import events as sc
     from cartrack.journey import service as journey
     from cartrack.security import load_principal
     from cartrack.users.models import User

@@ -65,7 +65,7 @@ def principal(username: str) -> Any:
 
 def enroll_one(coordinator: Any) -> int:
     from cartrack.db import new_session
-    from cartrack.journey import schemas as sc
+    from cartrack.journey import events as sc
     from cartrack.journey.service import enroll
 
     with new_session() as s:
@@ -86,7 +86,7 @@ def events_per_second(url: str, n: int) -> float:
     from pydantic import TypeAdapter
 
     from cartrack.db import new_session
-    from cartrack.journey import schemas as sc
+    from cartrack.journey import events as sc
     from cartrack.journey.service import apply_event
 
     fresh_database(url)

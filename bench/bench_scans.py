@@ -64,11 +64,10 @@ def prepare(directory: str) -> Prepared:
 
     from cartrack import demo
     from cartrack.db import engine_for, new_session
-    from cartrack.journey import schemas as sc
+    from cartrack.journey import events as sc
     from cartrack.journey import service as journey
-    from cartrack.labels.payload import sign_unit
+    from cartrack.labels.payload import key_ring, sign_unit
     from cartrack.migrate import upgrade
-    from cartrack.scans.service import key_ring
     from cartrack.security import load_principal
     from cartrack.settings import get_settings
     from cartrack.units.models import Unit

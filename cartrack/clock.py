@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 
 def _system_now() -> datetime:
@@ -48,3 +50,36 @@ def as_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+# ---- site-local calendars ----------------------------------------------------------------
+# Time is stored in UTC; a site's calendar day is read in the site's own time zone.
+
+
+def local_date(moment: datetime, tz: str) -> date:
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+def local_today(tz: str) -> date:
+    return local_date(now(), tz)
+
+
+def start_of_local_day(day: date, tz: str) -> datetime:
+    return as_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo(tz)))
+
+
+def end_of_local_day(day: date, tz: str) -> datetime:
+    """The instant a site-local calendar day ends (the next local midnight), in UTC."""
+    return start_of_local_day(day + timedelta(days=1), tz)
+
+
+def fmt_local(moment: datetime, tz: str) -> str:
+    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later, clamped to the month's last day."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month,
+                          day=min(moment.day, calendar.monthrange(year, month)[1]))

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from cartrack import clock
 from cartrack.identity.identifiers import printed_unit
-from cartrack.journey import schemas as sc
+from cartrack.journey import events as sc
 from cartrack.journey import service as journey
 from cartrack.journey.models import Case
 from cartrack.protocols import service as protocols

@@ -1,12 +1,37 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from cartrack.db import UTCDateTime
+from cartrack.db import EnumText, UTCDateTime
+
+
+class DeadlineKind(StrEnum):
+    """The time limits of DESIGN.md; the journey table says which event opens and closes each."""
+
+    collection_due = "collection_due"
+    apheresis_transit = "apheresis_transit"
+    manufacturing_start = "manufacturing_start"
+    qc_release_target = "qc_release_target"
+    storage_expiry = "storage_expiry"
+    shipment_arrival = "shipment_arrival"
+    infusion_window = "infusion_window"
+    thaw_to_infusion = "thaw_to_infusion"
+    monitoring_check = "monitoring_check"
+    proximity_period = "proximity_period"
+
+
+class DeadlineStatus(StrEnum):
+    open = "open"
+    met = "met"  # closed by its event before the limit
+    met_late = "met_late"  # closed by its event after the limit
+    replaced = "replaced"  # superseded by a recomputed deadline of the same kind
+    cancelled = "cancelled"  # the case left the path that needed it
+    closed = "closed"  # closed when the case was completed
 
 
 class Deadline(SQLModel, table=True):
@@ -16,13 +41,14 @@ class Deadline(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id")
-    kind: str = Field(max_length=40)
+    kind: DeadlineKind = Field(sa_column=Column(EnumText(DeadlineKind, 40), nullable=False))
     label: str = Field(max_length=200)
     ordinal: int | None = None  # e.g. the day of a daily monitoring check
     opened_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     earliest_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    status: str = Field(default="open", max_length=20)  # open | met | breached | cancelled
+    status: DeadlineStatus = Field(default=DeadlineStatus.open,
+                                   sa_column=Column(EnumText(DeadlineStatus, 20), nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     closed_by_event: str | None = Field(default=None, max_length=40)
 

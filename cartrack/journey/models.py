@@ -1,12 +1,35 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
-from cartrack.db import UTCDateTime
+from cartrack.db import EnumText, UTCDateTime
+
+
+class State(StrEnum):
+    """The states of a case (DESIGN.md, "The journey"): the product track and three side states."""
+
+    enrolled = "enrolled"
+    collection_scheduled = "collection_scheduled"
+    collected = "collected"
+    shipped_to_manufacturing = "shipped_to_manufacturing"
+    received_at_manufacturing = "received_at_manufacturing"
+    manufacturing = "manufacturing"
+    qc_pending = "qc_pending"
+    released = "released"
+    shipped_to_treatment_center = "shipped_to_treatment_center"
+    received_at_treatment_center = "received_at_treatment_center"
+    thawed = "thawed"
+    infused = "infused"
+    monitoring = "monitoring"
+    completed = "completed"
+    on_hold = "on_hold"
+    out_of_specification = "out_of_specification"
+    cancelled = "cancelled"
 
 
 class Patient(SQLModel, table=True):
@@ -34,8 +57,8 @@ class Case(SQLModel, table=True):
     collection_site_id: int = Field(foreign_key="site.id", index=True)
     manufacturing_site_id: int = Field(foreign_key="site.id", index=True)
     treatment_site_id: int = Field(foreign_key="site.id", index=True)
-    state: str = Field(max_length=40)
-    held_from: str | None = Field(default=None, max_length=40)
+    state: State = Field(sa_column=Column(EnumText(State, 40), nullable=False))
+    held_from: State | None = Field(default=None, sa_column=Column(EnumText(State, 40)))
     version: int = 1
     collection_date: date | None = None
     manufacturing_slot: str | None = Field(default=None, max_length=60)

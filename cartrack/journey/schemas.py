@@ -1,229 +1,50 @@
-"""Request and response schemas of the journey: one validated data model per event."""
+"""What the journey answers: cases, their timeline, deadlines, bags and available actions, and
+the table itself. Every field is typed, so the web UI's generated client needs no casts."""
 
 from __future__ import annotations
 
-import operator
 from datetime import date, datetime
-from functools import reduce
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
-ScanText = Annotated[str, Field(min_length=1, max_length=1024)]
-Scans = Annotated[list[ScanText], Field(min_length=1, max_length=50)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from cartrack.alerts.models import DeadlineKind, DeadlineStatus
+from cartrack.journey.models import State
+from cartrack.journey.transitions import EventName, ExpectKind, SiteScope
+from cartrack.protocols.models import ProcessStep
+from cartrack.units.models import UnitKind, UnitStatus
+from cartrack.users.models import Role
 
 
-class SignatureIn(Strict):
-    """Part 11 signing: the signer types their password again; the meaning is fixed by the event."""
-
-    password: str = Field(min_length=1, max_length=200)
-
-
-class SecondSignerIn(Strict):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=200)
-
-
-class PatientIn(Strict):
-    given_name: Text
-    family_name: Text
-    date_of_birth: date
-    mrn: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-
-
-class EnrollIn(Strict):
-    patient: PatientIn
-    product: str = Field(min_length=2, max_length=40, description="protocol product code")
-    protocol_version: int | None = Field(default=None, ge=1, description="default: current")
-    collection_site: str = Field(min_length=1, max_length=32)
-    manufacturing_site: str = Field(min_length=1, max_length=32)
-    treatment_site: str = Field(min_length=1, max_length=32)
-
-
-class ScheduleCollectionData(Strict):
-    collection_date: date
-    manufacturing_slot: Text
-    planned_infusion_date: date | None = None
-
-
-class ApheresisUnitIn(Strict):
-    volume_ml: float = Field(gt=0, le=2000)
-
-
-class RecordCollectionData(Strict):
-    collection_end: AwareDatetime
-    units: list[ApheresisUnitIn] = Field(min_length=1, max_length=10)
-
-
-class ShipData(Strict):
-    scans: Scans
-    shipper_type: Text
-    courier: Text | None = None
-    tracking_number: Text | None = None
-
-
-class ReceiveData(Strict):
-    scans: Scans
-    shipper_temperature_c: float = Field(ge=-273, le=100)
-    storage_location: Text | None = None
-    deviation_note: Reason | None = None
-
-
-class UnitScanData(Strict):
-    scan: ScanText
-
-
-class ProcessStepData(Strict):
-    step: Literal["activation", "transduction", "expansion", "harvest", "formulation"]
-    scan: ScanText
-    notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
-
-
-class ProductBagIn(Strict):
-    volume_ml: float = Field(gt=0, le=1000)
-
-
-class CompleteManufacturingData(Strict):
-    scan: ScanText
-    bags: list[ProductBagIn] = Field(min_length=1, max_length=10)
-    cryopreserved_at: AwareDatetime
-
-
-class QcResultData(Strict):
-    test: str = Field(min_length=1, max_length=40)
-    value: Text
-    passed: bool
-
-
-class EmptyData(Strict):
-    pass
-
-
-class ReasonData(Strict):
-    reason: Reason
-
-
-class OutOfSpecDecisionData(Strict):
-    decision: Literal["recollect", "exceptional_release", "cancel"]
-    reason: Reason
-    physician_acknowledgement: Text | None = Field(
-        default=None, description="treating physician's name; required for exceptional release"
-    )
-    collection_date: date | None = Field(default=None, description="required to recollect")
-
-
-class ShipToTreatmentData(Strict):
-    scans: Scans
-    shipper_type: Text
-    courier: Text | None = None
-    tracking_number: Text | None = None
-
-
-class ReceiveTreatmentData(Strict):
-    scans: Scans
-    shipper_temperature_c: float = Field(ge=-273, le=100)
-    storage_location: Text
-
-
-class StartLdData(Strict):
-    start_date: date
-    regimen: Text | None = None
-
-
-class CompleteLdData(Strict):
-    end_date: date
-
-
-class ThawData(Strict):
-    scan: ScanText
-    override_reason: Reason | None = None
-
-
-class InfuseData(Strict):
-    second_signer: SecondSignerIn
-
-
-class CompleteData(Strict):
-    reason: Reason | None = Field(
-        default=None, description="required, with an e-signature, when monitoring checks are missing")
-
-
-class MonitoringData(Strict):
-    day: int = Field(ge=1, le=60)
-    crs_grade: int = Field(ge=0, le=4)
-    icans_grade: int = Field(ge=0, le=4)
-    notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
-
-
-class _EventBase(Strict):
-    expected_version: int | None = Field(default=None, ge=1)
-    signature: SignatureIn | None = None
-
-
-def _event(name: str, data: type[BaseModel]) -> type[_EventBase]:
-    model = type(
-        "".join(p.capitalize() for p in name.split("_")) + "Event",
-        (_EventBase,),
-        {"__annotations__": {"event": Literal[name], "data": data}},  # type: ignore[valid-type]
-    )
-    return model
-
-
-EVENT_DATA: dict[str, type[BaseModel]] = {
-    "schedule_collection": ScheduleCollectionData,
-    "record_collection": RecordCollectionData,
-    "ship_to_manufacturing": ShipData,
-    "receive_at_manufacturing": ReceiveData,
-    "start_manufacturing": UnitScanData,
-    "record_process_step": ProcessStepData,
-    "complete_manufacturing": CompleteManufacturingData,
-    "record_qc_result": QcResultData,
-    "release": EmptyData,
-    "report_out_of_spec": ReasonData,
-    "decide_out_of_spec": OutOfSpecDecisionData,
-    "ship_to_treatment_center": ShipToTreatmentData,
-    "receive_at_treatment_center": ReceiveTreatmentData,
-    "start_lymphodepletion": StartLdData,
-    "complete_lymphodepletion": CompleteLdData,
-    "thaw": ThawData,
-    "infuse": InfuseData,
-    "record_monitoring_check": MonitoringData,
-    "complete": CompleteData,
-    "hold": ReasonData,
-    "resume": ReasonData,
-    "cancel": ReasonData,
-}
-EVENT_MODELS = [_event(name, data) for name, data in EVENT_DATA.items()]
-# A discriminated union on "event": OpenAPI then documents each event's data exactly.
-EventIn = Annotated[reduce(operator.or_, EVENT_MODELS), Field(discriminator="event")]  # type: ignore[valid-type]
+class SignatureOut(BaseModel):
+    printed_name: str
+    meaning: str
+    signed_at: datetime
+    record_hash: str = Field(description="SHA-256 of the signed content: binds the signature "
+                                         "to its record")
 
 
 class EventOut(BaseModel):
     id: int
-    event: str
-    from_state: str | None
-    to_state: str
+    event: EventName
+    from_state: State | None
+    to_state: State
     actor_name: str
     at: datetime
-    data: dict[str, Any]
+    data: dict[str, JsonValue] = Field(description="what the event recorded; keys vary by event")
     reason: str | None
-    signatures: list[dict[str, Any]] = []
+    signatures: list[SignatureOut] = []
 
 
 class DeadlineOut(BaseModel):
     id: int
-    kind: str
+    kind: DeadlineKind
     label: str
+    ordinal: int | None = Field(description="the day of a daily monitoring check")
     opened_at: datetime
     earliest_at: datetime | None
     due_at: datetime
-    status: str
+    status: DeadlineStatus
     closed_at: datetime | None
 
 
@@ -231,9 +52,9 @@ class UnitOut(BaseModel):
     id: int
     unit_id: str
     unit_id_check: str
-    kind: str
+    kind: UnitKind
     parent_unit_id: str | None
-    status: str
+    status: UnitStatus
     site_code: str | None
     location: str | None
     volume_ml: float | None
@@ -246,8 +67,8 @@ class CaseSummary(BaseModel):
     id: int
     coi: str
     coi_check: str
-    state: str
-    held_from: str | None
+    state: State
+    held_from: State | None
     version: int
     product: str
     protocol_version: int
@@ -256,7 +77,6 @@ class CaseSummary(BaseModel):
     treatment_site: str
     next_deadline: DeadlineOut | None
     updated_at: datetime
-    allowed_events: list[str]
 
 
 class PatientOut(BaseModel):
@@ -264,6 +84,163 @@ class PatientOut(BaseModel):
     family_name: str
     date_of_birth: date
     mrn: str
+
+
+class Milestones(BaseModel):
+    """When each step of the case happened (UTC instants; LD dates are the treatment center's
+    calendar days)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enrolled_at: datetime | None = None
+    collected_at: datetime | None = None
+    shipped_to_manufacturing_at: datetime | None = None
+    received_at_manufacturing_at: datetime | None = None
+    manufacturing_started_at: datetime | None = None
+    step_activation_at: datetime | None = None
+    step_transduction_at: datetime | None = None
+    step_expansion_at: datetime | None = None
+    step_harvest_at: datetime | None = None
+    step_formulation_at: datetime | None = None
+    cryopreserved_at: datetime | None = None
+    manufactured_at: datetime | None = None
+    released_at: datetime | None = None
+    shipped_to_treatment_center_at: datetime | None = None
+    received_at_treatment_center_at: datetime | None = None
+    ld_started_on: date | None = None
+    ld_completed_on: date | None = None
+    thawed_at: datetime | None = None
+    thawed_unit: str | None = None
+    infused_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class QcResultOut(BaseModel):
+    test: str
+    value: str
+    spec: str
+    passed: bool
+    recorded_at: datetime
+
+
+class QcRequirementOut(BaseModel):
+    code: str
+    name: str
+    spec: str
+    latest: bool | None = Field(description="the latest result passed; null when none yet")
+
+
+class MonitoringOut(BaseModel):
+    day: int
+    crs_grade: int
+    icans_grade: int
+    notes: str | None
+    recorded_at: datetime
+
+
+# ---- the table and the actions it allows ---------------------------------------------------
+
+
+class GuardOut(BaseModel):
+    name: str
+    text: str
+    needs_data: bool = Field(description="checked against the event's data, so only when applied")
+    overridable: bool = Field(description="may be passed with a reason and an e-signature")
+
+
+class ExpectOut(BaseModel):
+    kind: ExpectKind
+    statuses: list[UnitStatus]
+    every_unit: bool = Field(description="a handoff: every bag of the case in these statuses")
+    field: Literal["scan", "scans"] | None = Field(
+        description="the data field that carries the scans; null at the bedside, where the "
+                    "wristband and bag are scanned at the scan station first")
+
+
+class SignOut(BaseModel):
+    meaning: str
+    when: str | None = Field(description="only when this condition arises (e.g. override)")
+    second_signer: bool
+    decision: str | None = Field(description="only for this decision")
+
+
+class CloseOut(BaseModel):
+    kinds: list[DeadlineKind]
+    status: DeadlineStatus
+    which: str | None
+
+
+class OpenOut(BaseModel):
+    kind: DeadlineKind
+    due: str = Field(description="the named computation of the due time")
+    calendar_site: SiteScope
+
+
+class OutcomeOut(BaseModel):
+    decision: str | None
+    to_state: State | None = Field(description="null: the case keeps its state, or returns to "
+                                               "the state it was held from")
+    returns_to_previous: bool
+    opens: list[OpenOut]
+    closes: list[CloseOut]
+
+
+class TransitionOut(BaseModel):
+    event: EventName
+    summary: str
+    from_states: list[State]
+    to_states: list[State] = Field(description="real states only")
+    milestone: bool = Field(description="a patient milestone: the state does not change")
+    returns_to_previous: bool
+    roles: list[Role]
+    site: SiteScope
+    calendar_site: SiteScope = Field(description="whose local 'today' applies")
+    expects: ExpectOut | None
+    guards: list[GuardOut]
+    outcomes: list[OutcomeOut]
+    signatures: list[SignOut]
+    needs_reason: bool
+    data_schema: dict[str, JsonValue]
+
+
+class JourneyOut(BaseModel):
+    states: list[State]
+    product_track: list[State]
+    side_states: list[State]
+    terminal: list[State]
+    transitions: list[TransitionOut]
+
+
+class BlockOut(BaseModel):
+    guard: str
+    text: str = Field(description="the guard, in the table's words")
+    message: str = Field(description="why it does not hold now")
+    code: str
+
+
+class ActionDefaults(BaseModel):
+    """What the form can start from: the next step, the next monitoring day."""
+
+    step: ProcessStep | None = None
+    day: int | None = None
+
+
+class ActionOut(BaseModel):
+    event: EventName
+    summary: str
+    available: bool = Field(description="false: a guard blocks it now (see blocked_by)")
+    blocked_by: BlockOut | None
+    override: BlockOut | None = Field(
+        description="a guard that fails now but may be overridden with a reason and an "
+                    "e-signature")
+    expects: ExpectOut | None
+    signatures: list[SignOut] = Field(description="the signatures it takes as things stand")
+    needs_reason: bool
+    decisions: list[str]
+    calendar_site: SiteScope
+    calendar_timezone: str
+    data_schema: dict[str, JsonValue]
+    defaults: ActionDefaults
 
 
 class CaseDetail(CaseSummary):
@@ -274,33 +251,11 @@ class CaseDetail(CaseSummary):
     ld_started_on: date | None
     ld_completed_on: date | None
     ld_regimen: str | None
-    milestones: dict[str, Any]
+    milestones: Milestones
     deadlines: list[DeadlineOut]
     units: list[UnitOut]
-    qc_results: list[dict[str, Any]]
-    qc_required: list[dict[str, Any]]
-    monitoring: list[dict[str, Any]]
-
-
-class TransitionOut(BaseModel):
-    event: str
-    from_states: list[str]
-    to_states: list[str]
-    roles: list[str]
-    site: str
-    guards: list[str]
-    opens: list[str]
-    closes: list[str]
-    signature: str | None
-    second_signature: str | None
-    needs_reason: bool
-    summary: str
-    data_schema: dict[str, Any] | None
-
-
-class JourneyOut(BaseModel):
-    states: list[str]
-    product_track: list[str]
-    side_states: list[str]
-    terminal: list[str]
-    transitions: list[TransitionOut]
+    qc_results: list[QcResultOut]
+    qc_required: list[QcRequirementOut]
+    monitoring: list[MonitoringOut]
+    actions: list[ActionOut] = Field(description="every event you may apply to this case now, "
+                                                 "or would but for the guard named")

@@ -1,32 +1,22 @@
-"""DESIGN.md's journey table, as data. The service applies it; GET /api/journey serves it."""
+"""DESIGN.md's journey table, as data: the one executable rule book.
+
+Each row declares who may apply an event and where, from which states, what must be scanned,
+which guards (named predicates in ``journey.guards``) must hold, which deadlines it closes and
+opens (due times named in ``journey.due``), which e-signatures it takes, and whose calendar
+decides "today". ``journey.engine`` applies a row in a fixed order; handlers in
+``journey.handlers`` hold only what the table cannot say. ``GET /api/journey`` serves it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cartrack.alerts.models import DeadlineKind, DeadlineStatus
+from cartrack.journey.models import State
+from cartrack.units.models import UnitKind, UnitStatus
 from cartrack.users.models import Role
-
-
-class State(StrEnum):
-    enrolled = "enrolled"
-    collection_scheduled = "collection_scheduled"
-    collected = "collected"
-    shipped_to_manufacturing = "shipped_to_manufacturing"
-    received_at_manufacturing = "received_at_manufacturing"
-    manufacturing = "manufacturing"
-    qc_pending = "qc_pending"
-    released = "released"
-    shipped_to_treatment_center = "shipped_to_treatment_center"
-    received_at_treatment_center = "received_at_treatment_center"
-    thawed = "thawed"
-    infused = "infused"
-    monitoring = "monitoring"
-    completed = "completed"
-    on_hold = "on_hold"
-    out_of_specification = "out_of_specification"
-    cancelled = "cancelled"
-
 
 PRODUCT_TRACK = (
     State.enrolled, State.collection_scheduled, State.collected, State.shipped_to_manufacturing,
@@ -34,152 +24,305 @@ PRODUCT_TRACK = (
     State.shipped_to_treatment_center, State.received_at_treatment_center, State.thawed,
     State.infused, State.monitoring, State.completed,
 )
+SIDE_STATES = (State.on_hold, State.out_of_specification, State.cancelled)
 TERMINAL = frozenset({State.completed, State.cancelled})
 NON_TERMINAL = frozenset(s for s in State if s not in TERMINAL)
 
 
+class EventName(StrEnum):
+    """Every event of the table."""
+
+    enroll = "enroll"
+    schedule_collection = "schedule_collection"
+    record_collection = "record_collection"
+    ship_to_manufacturing = "ship_to_manufacturing"
+    receive_at_manufacturing = "receive_at_manufacturing"
+    start_manufacturing = "start_manufacturing"
+    record_process_step = "record_process_step"
+    complete_manufacturing = "complete_manufacturing"
+    record_qc_result = "record_qc_result"
+    release = "release"
+    report_out_of_spec = "report_out_of_spec"
+    decide_out_of_spec = "decide_out_of_spec"
+    ship_to_treatment_center = "ship_to_treatment_center"
+    receive_at_treatment_center = "receive_at_treatment_center"
+    start_lymphodepletion = "start_lymphodepletion"
+    complete_lymphodepletion = "complete_lymphodepletion"
+    thaw = "thaw"
+    infuse = "infuse"
+    record_monitoring_check = "record_monitoring_check"
+    complete = "complete"
+    hold = "hold"
+    resume = "resume"
+    cancel = "cancel"
+
+
 class SiteScope(StrEnum):
-    """Which of the case's sites the actor's role must be held at."""
+    """Which of the case's sites a role must be held at, or whose calendar applies."""
 
     collection = "collection"
     manufacturing = "manufacturing"
     treatment = "treatment"
-    any = "any"
+    clinical = "clinical"  # the collection site or the treatment center
+    any = "any"  # any of the case's three sites
 
 
-class Deadline(StrEnum):
-    collection_due = "collection_due"
-    apheresis_transit = "apheresis_transit"
-    manufacturing_start = "manufacturing_start"
-    qc_release_target = "qc_release_target"
-    storage_expiry = "storage_expiry"
-    shipment_arrival = "shipment_arrival"
-    infusion_window = "infusion_window"
-    thaw_to_infusion = "thaw_to_infusion"
-    monitoring_check = "monitoring_check"
-    proximity_period = "proximity_period"
+class ExpectKind(StrEnum):
+    apheresis = "apheresis"
+    product = "product"
+    bedside = "bedside"  # the patient's wristband, then the thawed bag, at the scan station
 
 
-MILESTONE = "(milestone)"
-PREVIOUS = "(previous state)"
+@dataclass(frozen=True)
+class Expect:
+    """What an event needs scanned: one bag, every bag of a shipment, or the bedside pair."""
+
+    kind: ExpectKind
+    statuses: tuple[UnitStatus, ...] = ()
+    every_unit: bool = False  # a handoff: every bag of the case in these statuses, no other
+
+    @property
+    def unit_kind(self) -> UnitKind | None:
+        return None if self.kind == ExpectKind.bedside else UnitKind(self.kind.value)
+
+    @property
+    def field(self) -> str:
+        """The event data field that carries the scans."""
+        return "scans" if self.every_unit else "scan"
+
+
+@dataclass(frozen=True)
+class Open:
+    """A deadline the event opens; its due time is the named computation in ``journey.due``."""
+
+    kind: DeadlineKind
+    due: str
+    calendar: SiteScope
+
+
+@dataclass(frozen=True)
+class Close:
+    """Deadlines the event closes; ``which`` names a selector in ``journey.deadlines``."""
+
+    kinds: tuple[DeadlineKind, ...]
+    status: DeadlineStatus = DeadlineStatus.met
+    which: str | None = None
+
+
+@dataclass(frozen=True)
+class Sign:
+    """An e-signature the event takes: always, or only when the named condition arises."""
+
+    meaning: str
+    when: str | None = None
+    second_signer: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Where the event leaves the case and what it does to deadlines and signatures.
+
+    ``target`` None keeps the state (a milestone or a repeatable step); ``to_previous`` returns
+    to the state the case was put on hold from."""
+
+    target: State | None = None
+    to_previous: bool = False
+    opens: tuple[Open, ...] = ()
+    closes: tuple[Close, ...] = ()
+    signs: tuple[Sign, ...] = ()
 
 
 @dataclass(frozen=True)
 class Transition:
-    event: str
+    event: EventName
     sources: frozenset[State]
-    targets: tuple[str, ...]
     roles: tuple[Role, ...]
     site: SiteScope
+    outcome: Outcome
+    summary: str
+    calendar: SiteScope = SiteScope.treatment
+    expects: Expect | None = None
     guards: tuple[str, ...] = ()
-    opens: tuple[Deadline, ...] = ()
-    closes: tuple[Deadline, ...] = ()
-    signature: str | None = None
-    second_signature: str | None = None
     needs_reason: bool = False
-    summary: str = ""
+    milestone: bool = False  # a patient milestone beside the product track
+    decisions: Mapping[str, Outcome] = field(default_factory=dict)
+
+    def outcome_for(self, decision: str | None) -> Outcome:
+        if self.decisions and decision is not None:
+            return self.decisions[decision]
+        return self.outcome
+
+    def outcomes(self) -> list[tuple[str | None, Outcome]]:
+        if self.decisions:
+            return list(self.decisions.items())
+        return [(None, self.outcome)]
+
+    def signatures(self) -> list[Sign]:
+        return [s for _, o in self.outcomes() for s in o.signs]
 
 
-def _t(event: str, sources: frozenset[State] | tuple[State, ...] | State, targets: tuple[str, ...] | str,
-       roles: tuple[Role, ...] | Role, site: SiteScope, **kw: object) -> Transition:
-    src = frozenset([sources]) if isinstance(sources, State) else frozenset(sources)
-    tgt = (targets,) if isinstance(targets, str) else targets
-    rls = (roles,) if isinstance(roles, Role) else roles
-    return Transition(event, src, tgt, rls, site, **kw)  # type: ignore[arg-type]
+E, S, R, D, X, K, U = EventName, State, Role, DeadlineKind, SiteScope, ExpectKind, UnitStatus
+LD_STATES = frozenset({S.released, S.shipped_to_treatment_center, S.received_at_treatment_center})
+ALL_DEADLINES = tuple(DeadlineKind)
 
 
-S, R, D, X = State, Role, Deadline, SiteScope
-LD_STATES = (S.released, S.shipped_to_treatment_center, S.received_at_treatment_center)
+_o = Outcome
+
 
 TRANSITIONS: tuple[Transition, ...] = (
-    _t("enroll", (), S.enrolled, R.coordinator, X.any,
-       guards=("patient, protocol version and the three sites are given; the coordinator works "
-               "at the treatment center or the collection site",),
-       summary="Enroll a patient; the COI is issued"),
-    _t("schedule_collection", S.enrolled, S.collection_scheduled, R.coordinator, X.any,
-       guards=("collection date (site-local) is today or later", "manufacturing slot given"),
-       opens=(D.collection_due,), summary="Schedule apheresis collection"),
-    _t("record_collection", S.collection_scheduled, S.collected, R.collection_staff, X.collection,
-       guards=("collection end time is not in the future", "1..n apheresis units created and labeled"),
-       closes=(D.collection_due,), opens=(D.apheresis_transit,),
-       summary="Record collection; apheresis units are created and labeled"),
-    _t("ship_to_manufacturing", S.collected, S.shipped_to_manufacturing, R.collection_staff,
-       X.collection,
-       guards=("every apheresis unit of the case is scanned into the shipment, no other unit",
-               "courier, tracking number and shipper type given"),
-       summary="Ship apheresis units to manufacturing"),
-    _t("receive_at_manufacturing", S.shipped_to_manufacturing, S.received_at_manufacturing,
-       R.lab_tech, X.manufacturing,
-       guards=("every shipped unit is scanned and its COI matches",
-               "shipper temperature in range, else a deviation is recorded"),
-       closes=(D.apheresis_transit,), opens=(D.manufacturing_start,),
-       summary="Receive apheresis at the manufacturing facility"),
-    _t("start_manufacturing", S.received_at_manufacturing, S.manufacturing, R.lab_tech,
-       X.manufacturing, guards=("scan of an apheresis unit of this case",),
-       closes=(D.manufacturing_start,), summary="Start manufacturing"),
-    _t("record_process_step", S.manufacturing, S.manufacturing, R.lab_tech, X.manufacturing,
-       guards=("step in protocol order: activation, transduction, expansion, harvest, formulation",
-               "scan of the apheresis unit"), summary="Record a manufacturing process step"),
-    _t("complete_manufacturing", S.manufacturing, S.qc_pending, R.lab_tech, X.manufacturing,
-       guards=("every process step recorded", "1..n final product bags created, labeled, "
-               "cryopreserved, with lineage to the apheresis unit"),
-       opens=(D.qc_release_target, D.storage_expiry),
-       summary="Complete manufacturing; final product bags are created"),
-    _t("record_qc_result", S.qc_pending, S.qc_pending, R.lab_tech, X.manufacturing,
-       guards=("test is one the protocol lists",), summary="Record a QC result"),
-    _t("release", S.qc_pending, S.released, R.qa, X.manufacturing,
-       guards=("every QC test the protocol requires is present and passing",),
-       closes=(D.qc_release_target,), signature="Approved for release",
-       summary="Release the product (e-signature)"),
-    _t("report_out_of_spec", S.qc_pending, S.out_of_specification, R.qa, X.manufacturing,
-       guards=("at least one failing QC result",), needs_reason=True,
-       summary="Report out of specification"),
-    _t("decide_out_of_spec", S.out_of_specification,
-       (S.collection_scheduled, S.released, S.cancelled), R.qa, X.manufacturing,
-       guards=("decision and reason given",
-               "exceptional release needs the treating physician's acknowledgement"),
-       signature="Out-of-specification decision", needs_reason=True,
-       summary="Decide on an out-of-specification product (recollect, exceptional release, "
-               "cancel)"),
-    _t("ship_to_treatment_center", S.released, S.shipped_to_treatment_center, R.lab_tech,
-       X.manufacturing, guards=("every product bag is scanned, no other bag", "shipper type given"),
-       opens=(D.shipment_arrival,), summary="Ship product bags to the treatment center"),
-    _t("receive_at_treatment_center", S.shipped_to_treatment_center,
-       S.received_at_treatment_center, R.infusion_staff, X.treatment,
-       guards=("every shipped bag is scanned and its COI matches", "temperature in range",
-               "storage location given"),
-       closes=(D.shipment_arrival,), summary="Receive product at the treatment center"),
-    _t("start_lymphodepletion", LD_STATES, MILESTONE, (R.infusion_staff, R.coordinator),
-       X.treatment, guards=("lymphodepletion not already started", "regimen and planned days"),
-       opens=(D.infusion_window,), summary="Start lymphodepleting chemotherapy"),
-    _t("complete_lymphodepletion", LD_STATES, MILESTONE, R.infusion_staff, X.treatment,
-       guards=("lymphodepletion started and not yet complete", "end date not before start"),
-       summary="Complete lymphodepleting chemotherapy"),
-    _t("thaw", S.received_at_treatment_center, S.thawed, R.infusion_staff, X.treatment,
-       guards=("bag scan of this case", "lymphodepletion complete",
-               "today inside the infusion window (outside: override with e-signature and reason)"),
-       opens=(D.thaw_to_infusion,), summary="Thaw a product bag"),
-    _t("infuse", S.thawed, S.infused, R.infusion_staff, X.treatment,
-       guards=("wristband and bag scanned within the last N minutes, both of this COI",
-               "inside the thaw window", "a second user signs (two-person check)"),
-       closes=(D.thaw_to_infusion, D.infusion_window),
-       opens=(D.monitoring_check, D.proximity_period), signature="Verified",
-       second_signature="Verified", summary="Infuse after the bedside check"),
-    _t("record_monitoring_check", (S.infused, S.monitoring), S.monitoring, R.infusion_staff,
-       X.treatment, guards=("day 1..monitoring period", "CRS and ICANS grade 0-4"),
-       summary="Record a daily monitoring check; grade >= 2 raises a critical alert"),
-    _t("complete", S.monitoring, S.completed, R.coordinator, X.any,
-       guards=("monitoring period over",), closes=tuple(D), summary="Complete the case"),
-    _t("hold", NON_TERMINAL - {S.on_hold}, S.on_hold, (R.coordinator, R.qa), X.any,
-       needs_reason=True, summary="Put the case on hold (deadlines keep running)"),
-    _t("resume", S.on_hold, PREVIOUS, (R.coordinator, R.qa), X.any, needs_reason=True,
-       summary="Resume the case where it left off"),
-    _t("cancel", NON_TERMINAL, S.cancelled, R.coordinator, X.any, needs_reason=True,
-       closes=tuple(D), signature="Cancellation", summary="Cancel the case (e-signature)"),
+    Transition(
+        E.enroll, frozenset(), (R.coordinator,), X.clinical, _o(S.enrolled),
+        "Enroll a patient; the COI is issued"),
+    Transition(
+        E.schedule_collection, frozenset({S.enrolled}), (R.coordinator,), X.clinical,
+        _o(S.collection_scheduled, opens=(Open(D.collection_due, "end_of_collection_day",
+                                               X.collection),)),
+        "Schedule apheresis collection", calendar=X.collection,
+        guards=("collection_date_not_past", "planned_infusion_after_collection")),
+    Transition(
+        E.record_collection, frozenset({S.collection_scheduled}), (R.collection_staff,),
+        X.collection,
+        _o(S.collected, closes=(Close((D.collection_due,)),),
+           opens=(Open(D.apheresis_transit, "collection_end_plus_transit", X.manufacturing),)),
+        "Record collection; apheresis units are created and labeled", calendar=X.collection,
+        guards=("collection_end_not_future",)),
+    Transition(
+        E.ship_to_manufacturing, frozenset({S.collected}), (R.collection_staff,), X.collection,
+        _o(S.shipped_to_manufacturing), "Ship apheresis units to manufacturing",
+        calendar=X.collection, expects=Expect(K.apheresis, (U.collected,), every_unit=True)),
+    Transition(
+        E.receive_at_manufacturing, frozenset({S.shipped_to_manufacturing}), (R.lab_tech,),
+        X.manufacturing,
+        _o(S.received_at_manufacturing, closes=(Close((D.apheresis_transit,)),),
+           opens=(Open(D.manufacturing_start, "now_plus_manufacturing_start", X.manufacturing),)),
+        "Receive apheresis at the manufacturing facility; a shipper out of its temperature "
+        "range records a deviation", calendar=X.manufacturing,
+        expects=Expect(K.apheresis, (U.in_transit,), every_unit=True)),
+    Transition(
+        E.start_manufacturing, frozenset({S.received_at_manufacturing}), (R.lab_tech,),
+        X.manufacturing, _o(S.manufacturing, closes=(Close((D.manufacturing_start,)),)),
+        "Start manufacturing", calendar=X.manufacturing,
+        expects=Expect(K.apheresis, (U.received,))),
+    Transition(
+        E.record_process_step, frozenset({S.manufacturing}), (R.lab_tech,), X.manufacturing,
+        _o(), "Record a manufacturing process step", calendar=X.manufacturing,
+        expects=Expect(K.apheresis, (U.in_process,)),
+        guards=("process_steps_remaining", "step_in_protocol_order")),
+    Transition(
+        E.complete_manufacturing, frozenset({S.manufacturing}), (R.lab_tech,), X.manufacturing,
+        _o(S.qc_pending, opens=(Open(D.qc_release_target, "now_plus_qc_release", X.manufacturing),
+                                Open(D.storage_expiry, "product_expiry", X.manufacturing))),
+        "Complete manufacturing; final product bags are created, labeled and cryopreserved",
+        calendar=X.manufacturing, expects=Expect(K.apheresis, (U.in_process,)),
+        guards=("every_process_step_recorded",)),
+    Transition(
+        E.record_qc_result, frozenset({S.qc_pending}), (R.lab_tech,), X.manufacturing, _o(),
+        "Record a QC result", calendar=X.manufacturing, guards=("qc_test_in_protocol",)),
+    Transition(
+        E.release, frozenset({S.qc_pending}), (R.qa,), X.manufacturing,
+        _o(S.released, closes=(Close((D.qc_release_target,)),),
+           signs=(Sign("Approved for release"),)),
+        "Release the product (e-signature)", calendar=X.manufacturing,
+        guards=("every_required_qc_test_passing",)),
+    Transition(
+        E.report_out_of_spec, frozenset({S.qc_pending}), (R.qa,), X.manufacturing,
+        _o(S.out_of_specification), "Report out of specification; the product is quarantined",
+        calendar=X.manufacturing, guards=("a_qc_result_failing",), needs_reason=True),
+    Transition(
+        E.decide_out_of_spec, frozenset({S.out_of_specification}), (R.qa,), X.manufacturing,
+        _o(), "Decide on an out-of-specification product: recollect, exceptional release or "
+              "cancel", calendar=X.collection,
+        guards=("physician_acknowledges_exceptional_release", "recollection_date_given"),
+        needs_reason=True,
+        decisions={
+            "recollect": _o(
+                S.collection_scheduled,
+                closes=(Close((D.qc_release_target, D.storage_expiry), DeadlineStatus.cancelled),),
+                opens=(Open(D.collection_due, "end_of_collection_day", X.collection),),
+                signs=(Sign("Out-of-specification decision: recollect"),)),
+            "exceptional_release": _o(
+                S.released, closes=(Close((D.qc_release_target,)),),
+                signs=(Sign("Exceptional release (out of specification)"),)),
+            "cancel": _o(
+                S.cancelled, closes=(Close(ALL_DEADLINES, DeadlineStatus.cancelled),),
+                signs=(Sign("Out-of-specification decision: cancel"),)),
+        }),
+    Transition(
+        E.ship_to_treatment_center, frozenset({S.released}), (R.lab_tech,), X.manufacturing,
+        _o(S.shipped_to_treatment_center,
+           opens=(Open(D.shipment_arrival, "now_plus_shipment_arrival", X.treatment),)),
+        "Ship product bags to the treatment center", calendar=X.manufacturing,
+        expects=Expect(K.product, (U.released,), every_unit=True)),
+    Transition(
+        E.receive_at_treatment_center, frozenset({S.shipped_to_treatment_center}),
+        (R.infusion_staff,), X.treatment,
+        _o(S.received_at_treatment_center, closes=(Close((D.shipment_arrival,)),)),
+        "Receive product at the treatment center",
+        expects=Expect(K.product, (U.in_transit,), every_unit=True),
+        guards=("shipper_temperature_in_range",)),
+    Transition(
+        E.start_lymphodepletion, LD_STATES, (R.infusion_staff, R.coordinator), X.treatment,
+        _o(opens=(Open(D.infusion_window, "infusion_window_after_ld", X.treatment),)),
+        "Start lymphodepleting chemotherapy", milestone=True,
+        guards=("ld_not_started", "ld_start_near_today")),
+    Transition(
+        E.complete_lymphodepletion, LD_STATES, (R.infusion_staff,), X.treatment,
+        _o(closes=(Close((D.infusion_window,), DeadlineStatus.replaced),),
+           opens=(Open(D.infusion_window, "infusion_window_after_ld", X.treatment),)),
+        "Complete lymphodepleting chemotherapy; the infusion window now counts from its end",
+        milestone=True, guards=("ld_started_not_complete", "ld_end_between_start_and_today")),
+    Transition(
+        E.thaw, frozenset({S.received_at_treatment_center}), (R.infusion_staff,), X.treatment,
+        _o(S.thawed, opens=(Open(D.thaw_to_infusion, "now_plus_thaw_limit", X.treatment),),
+           signs=(Sign("Override: thaw outside the infusion window", when="override"),)),
+        "Thaw a product bag", expects=Expect(K.product, (U.stored,)),
+        guards=("ld_complete", "inside_infusion_window")),
+    Transition(
+        E.infuse, frozenset({S.thawed}), (R.infusion_staff,), X.treatment,
+        _o(S.infused, closes=(Close((D.thaw_to_infusion, D.infusion_window)),),
+           opens=(Open(D.monitoring_check, "daily_monitoring_days", X.treatment),
+                  Open(D.proximity_period, "proximity_after_infusion", X.treatment)),
+           signs=(Sign("Verified"), Sign("Verified", second_signer=True))),
+        "Infuse after the bedside check (two-person e-signature)",
+        expects=Expect(K.bedside, (U.thawed,)),
+        guards=("inside_thaw_window", "second_signer_is_infusion_staff")),
+    Transition(
+        E.record_monitoring_check, frozenset({S.infused, S.monitoring}), (R.infusion_staff,),
+        X.treatment,
+        _o(S.monitoring, closes=(Close((D.monitoring_check,), which="recorded_day"),)),
+        "Record a daily monitoring check; grade >= 2 raises a critical alert",
+        guards=("monitoring_day_in_period", "monitoring_day_begun", "one_check_per_day")),
+    Transition(
+        E.complete, frozenset({S.monitoring}), (R.coordinator,), X.any,
+        _o(S.completed, closes=(Close(ALL_DEADLINES, DeadlineStatus.closed),),
+           signs=(Sign("Completed with missing monitoring checks", when="missing_checks"),)),
+        "Complete the case", guards=("monitoring_period_over", "every_monitoring_check_recorded")),
+    Transition(
+        E.hold, NON_TERMINAL - {S.on_hold}, (R.coordinator, R.qa), X.any, _o(S.on_hold),
+        "Put the case on hold (deadlines keep running)", needs_reason=True),
+    Transition(
+        E.resume, frozenset({S.on_hold}), (R.coordinator, R.qa), X.any, _o(to_previous=True),
+        "Resume the case where it left off", needs_reason=True),
+    Transition(
+        E.cancel, NON_TERMINAL, (R.coordinator,), X.any,
+        _o(S.cancelled, closes=(Close(ALL_DEADLINES, DeadlineStatus.cancelled),),
+           signs=(Sign("Cancellation"),)),
+        "Cancel the case (e-signature)", needs_reason=True),
 )
 
-BY_EVENT: dict[str, Transition] = {t.event: t for t in TRANSITIONS}
+BY_EVENT: dict[str, Transition] = {t.event.value: t for t in TRANSITIONS}
+CASE_EVENTS = tuple(t.event for t in TRANSITIONS if t.event != EventName.enroll)
 
 
-def allowed_events(state: str) -> list[str]:
-    return [t.event for t in TRANSITIONS if state in t.sources]
+def allowed_events(state: State | str) -> list[str]:
+    """Events the state allows, whoever asks (the refusal context's list)."""
+    return [t.event.value for t in TRANSITIONS if state in t.sources]
+
+
+def target_states(t: Transition) -> list[State]:
+    """The real states an event can lead to. A milestone keeps the state and "back to the
+    previous state" depends on the case: both are flags of the row, not states."""
+    found = {o.target for _, o in t.outcomes() if o.target is not None}
+    if not t.milestone and any(o.target is None and not o.to_previous for _, o in t.outcomes()):
+        found |= t.sources  # a repeatable step keeps its state
+    return sorted(found, key=list(State).index)

@@ -20,10 +20,11 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from cartrack.identity.identifiers import COI_RE, UNIT_RE, IdentifierError
-from cartrack.settings import Settings
+from cartrack.settings import Settings, get_settings
 
 VERSION = 1
 PREFIX = f"CT{VERSION}"
@@ -236,3 +237,14 @@ def _verification_key(ring: KeyRing, kid: str) -> bytes:
         # Checked before refusing, so a forgery naming a retired key reads "forged".
         return retired
     raise PayloadError("unknown_key")
+
+
+@lru_cache(maxsize=4)
+def _ring(label_keys: str, retired: str, secret: str) -> KeyRing:
+    return KeyRing.from_config(label_keys, retired, secret)
+
+
+def key_ring() -> KeyRing:
+    """The label keys of the current settings (the first signs; the others still verify)."""
+    s = get_settings()
+    return _ring(s.label_keys, s.retired_label_keys, s.secret_key)

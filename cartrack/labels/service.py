@@ -27,9 +27,11 @@ from cartrack.identity.identifiers import (
     printed_coi,
     printed_unit,
 )
+from cartrack.journey.access import can_see_phi
+from cartrack.journey.access import case_site_ids as case_sites
 from cartrack.journey.models import Case, Patient
 from cartrack.labels.models import LabelPrint
-from cartrack.labels.payload import VERSION, sign_unit, sign_wristband
+from cartrack.labels.payload import VERSION, key_ring, sign_unit, sign_wristband
 from cartrack.labels.render import (
     DEFAULT_SIZE,
     LABEL_SIZES,
@@ -40,7 +42,6 @@ from cartrack.labels.render import (
     labels_pdf,
 )
 from cartrack.protocols.models import Protocol
-from cartrack.scans.service import case_sites, key_ring
 from cartrack.security import Principal
 from cartrack.settings import get_settings
 from cartrack.units.models import Unit, Wristband
@@ -105,8 +106,6 @@ class Printer:
     def may_see_patient(self, case: Case) -> bool:
         if self.principal is None:
             return True
-        from cartrack.journey.service import can_see_phi
-
         return can_see_phi(self.principal, case)
 
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 from pydantic import Field as PField
@@ -10,7 +10,8 @@ from sqlmodel import Field, SQLModel
 
 from cartrack.db import UTCDateTime
 
-PROCESS_STEPS = ("activation", "transduction", "expansion", "harvest", "formulation")
+ProcessStep = Literal["activation", "transduction", "expansion", "harvest", "formulation"]
+PROCESS_STEPS: tuple[ProcessStep, ...] = get_args(ProcessStep)
 
 
 class QcTestSpec(BaseModel):

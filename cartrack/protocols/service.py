@@ -13,6 +13,7 @@ from cartrack.audit import service as audit
 from cartrack.errors import NotFound
 from cartrack.protocols.models import Protocol, ProtocolData, ProtocolIn, ProtocolOut
 from cartrack.security import Principal
+from cartrack.settings import get_settings
 
 
 def shipped_catalog() -> list[ProtocolIn]:
@@ -92,3 +93,9 @@ def list_protocols(session: Session, product: str | None = None) -> list[Protoco
     if product:
         query = query.where(Protocol.product == product)
     return list(session.exec(query).all())
+
+
+def bedside_minutes(rules: ProtocolData) -> int:
+    """How recent the bedside wristband and bag scans must be: the protocol's, else the site
+    default setting."""
+    return rules.bedside_scan_minutes or get_settings().bedside_scan_minutes

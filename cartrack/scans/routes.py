@@ -11,12 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cartrack.db import SessionDep
 from cartrack.identity.identifiers import printed_coi, printed_unit
-from cartrack.journey import service as journey
+from cartrack.journey.access import CASE_ROLES, visible_case
+from cartrack.journey.models import State
+from cartrack.journey.schemas import BlockOut
+from cartrack.journey.transitions import EventName
 from cartrack.scans import report, service
+from cartrack.scans.models import ScanReason, Verdict
 from cartrack.security import Access, Principal
+from cartrack.units.models import UnitKind, UnitStatus
 
 router = APIRouter(prefix="/api", tags=["scans"])
-SCAN_ACCESS = Access(*service.CASE_ROLES)
+SCAN_ACCESS = Access(*CASE_ROLES)
 CaseId = Path(ge=1, le=2**31 - 1)
 Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
                                             pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -28,28 +33,30 @@ class ScanIn(BaseModel):
     payload: str = Field(description="the raw scanned text (at most 1 KB); a trailing CR/LF "
                                      "and surrounding spaces from a keyboard-wedge scanner are "
                                      "accepted, other control characters are refused")
-    action: str | None = Field(default=None, max_length=40,
-                               description="the journey step the scan is for, e.g. thaw, "
-                                           "infuse, receive_at_treatment_center")
+    action: EventName | None = Field(default=None,
+                                     description="the journey step the scan is for, e.g. thaw, "
+                                                 "infuse, receive_at_treatment_center")
     location: Location | None = None
 
 
 class ScanOut(BaseModel):
-    verdict: Literal["match", "mismatch"]
-    reason: str | None = Field(description="stable code; null on a match")
+    verdict: Verdict
+    reason: ScanReason | None = Field(description="stable code; null on a match")
     message: str = Field(description="one plain sentence for the person scanning")
     kind: Literal["unit", "wristband"] | None
     unit_id: str | None
     unit_id_check: str | None
-    unit_kind: str | None
-    unit_status: str | None
+    unit_kind: UnitKind | None
+    unit_status: UnitStatus | None
     wristband_id: str | None
     case_id: int | None
     coi: str | None
     coi_check: str | None
-    state: str | None
-    allowed_actions: list[str]
-    action: str | None
+    state: State | None
+    allowed_actions: list[EventName] = Field(description="what you may do with this case now")
+    blocked_by: BlockOut | None = Field(
+        description="the scan matches, but a guard blocks the step for now")
+    action: EventName | None
     context_case_id: int | None = Field(
         description="at the bedside: the case of the wristband scanned before this bag")
     alert_id: int | None
@@ -64,9 +71,13 @@ def post_scan(session: SessionDep, body: ScanIn, principal: Principal = Depends(
     A mismatch is an answer, not an error: 200 with ``verdict: mismatch`` and the reason.
     Input that cannot be a scan (over 1 KB, control characters, nothing) is refused with 422.
     """
-    result = service.scan(session, principal, body.payload, action=body.action,
-                          location=body.location)
+    result = service.scan(session, principal, body.payload,
+                          action=body.action.value if body.action else None, location=body.location)
     return scan_out(result)
+
+
+def _kind(kind: str) -> Literal["unit", "wristband"] | None:
+    return "unit" if kind == "unit" else "wristband" if kind == "wristband" else None
 
 
 def scan_out(result: service.ScanResult) -> ScanOut:
@@ -74,18 +85,21 @@ def scan_out(result: service.ScanResult) -> ScanOut:
     shown = case is not None
     unit = res.unit if shown else None
     band = res.wristband if shown else None
+    action = next((a for a in result.actions if a.event == row.action), None)
     return ScanOut(
-        verdict=result.verdict.verdict,  # type: ignore[arg-type]
-        reason=result.verdict.reason, message=result.verdict.message,
-        kind=res.kind if shown and res.kind in ("unit", "wristband") else None,  # type: ignore[arg-type]
+        verdict=result.judgement.verdict, reason=result.judgement.reason,
+        message=result.judgement.message, kind=_kind(res.kind) if shown else None,
+        blocked_by=action.blocked_by if action and result.judgement.reason is None else None,
         unit_id=unit.unit_id if unit else None,
         unit_id_check=printed_unit(unit.unit_id).check if unit else None,
         unit_kind=unit.kind if unit else None, unit_status=unit.status if unit else None,
         wristband_id=band.wristband_id if band else None,
         case_id=case.id if case else None, coi=case.coi if case else None,
         coi_check=printed_coi(case.coi).check if case else None,
-        state=case.state if case else None, allowed_actions=result.allowed,
-        action=row.action, context_case_id=result.context.id if result.context else None,
+        state=case.state if case else None,
+        allowed_actions=[EventName(e) for e in result.allowed] if shown else [],
+        action=EventName(row.action) if row.action else None,
+        context_case_id=result.context.id if result.context else None,
         alert_id=result.alert_id, custody_event_id=row.id or 0, scanned_at=row.at,
     )
 
@@ -96,7 +110,7 @@ def custody_csv(session: SessionDep,
                 case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS)) -> Response:
     """The chain of custody: COI, units and lineage, every event, handoff, scan, label print
     and signature (printed name, time, meaning)."""
-    case = journey.get_case(session, principal, case_id)
+    case = visible_case(session, principal, case_id)
     data = report.build(session, case)
     return Response(report.to_csv(data).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers=_download(f"custody-{case.coi}.csv"))
@@ -107,7 +121,7 @@ def custody_csv(session: SessionDep,
 def custody_pdf(session: SessionDep,
                 case_id: int = CaseId, principal: Principal = Depends(SCAN_ACCESS)) -> Response:
     """The chain of custody as a printable PDF report."""
-    case = journey.get_case(session, principal, case_id)
+    case = visible_case(session, principal, case_id)
     data = report.build(session, case)
     return Response(report.to_pdf(data), media_type="application/pdf",
                     headers=_download(f"custody-{case.coi}.pdf"))

@@ -11,16 +11,16 @@ from sqlmodel import col, select
 from cartrack.db import SessionDep
 from cartrack.errors import NotFound
 from cartrack.identity.identifiers import printed_coi, printed_unit
+from cartrack.journey.access import CASE_ROLES, can_see
 from cartrack.journey.models import Case
 from cartrack.labels.service import parse_unit_ref
-from cartrack.scans import service as scans
 from cartrack.scans.models import CustodyEvent
 from cartrack.security import Access, Principal
 from cartrack.units.models import Unit, Wristband
 from cartrack.users.models import Site
 
 router = APIRouter(prefix="/api", tags=["units"])
-UNIT_ACCESS = Access(*scans.CASE_ROLES)
+UNIT_ACCESS = Access(*CASE_ROLES)
 UnitRef = Path(min_length=15, max_length=20, description="unit ID: 15 characters, or typed "
                "with its check character")
 
@@ -73,7 +73,7 @@ def unit_custody(session: SessionDep,
     bare = parse_unit_ref(unit_id)
     unit = session.exec(select(Unit).where(Unit.unit_id == bare)).first()
     case = session.get(Case, unit.case_id) if unit is not None else None
-    if unit is None or case is None or not scans.can_see(principal, case):
+    if unit is None or case is None or not can_see(principal, case):
         raise NotFound(f"No unit {bare}.", code="unit_not_found")
     parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
     children = session.exec(select(Unit).where(Unit.parent_id == unit.id)

@@ -22,10 +22,9 @@ import httpx
 from sqlmodel import col, select
 
 from cartrack import clock
-from cartrack.alerts import deadlines as dl
 from cartrack.alerts.models import Alert, AlertDelivery
+from cartrack.alerts.raising import create_alert
 from cartrack.db import new_session
-from cartrack.journey.models import Case
 from cartrack.settings import get_settings
 from cartrack.users.models import Site
 
@@ -44,11 +43,10 @@ def add_alert(case_id: int | None, *, severity: str = "critical", fire_at: datet
     """A pending alert written by the same function journey events use."""
     wanted = targets or {("infusion_staff", "TC-CITY"), ("coordinator", "TC-CITY")}
     with new_session() as s:
-        case = s.get(Case, case_id) if case_id else None
-        alert = dl.create_alert(s, case, kind=kind, severity=severity, title=title,
-                                message=f"{title}. Act now.",
-                                targets={(r, site_id(c)) for r, c in wanted},
-                                fire_at=fire_at or clock.now())
+        alert = create_alert(s, case_id, kind=kind, severity=severity, title=title,
+                             message=f"{title}. Act now.",
+                             targets={(r, site_id(c)) for r, c in wanted},
+                             fire_at=fire_at or clock.now())
         s.commit()
         return alert.id or 0
 
@@ -58,10 +56,9 @@ def add_alerts(case_id: int | None, count: int, fire_at: datetime,
     wanted = targets or {("infusion_staff", "TC-CITY")}
     resolved = {(r, site_id(c)) for r, c in wanted}
     with new_session() as s:
-        case = s.get(Case, case_id) if case_id else None
-        ids = [dl.create_alert(s, case, kind="breach", severity="warning", title=f"bulk {i}",
-                               message=f"bulk alert {i}", targets=resolved,
-                               fire_at=fire_at).id or 0 for i in range(count)]
+        ids = [create_alert(s, case_id, kind="breach", severity="warning", title=f"bulk {i}",
+                            message=f"bulk alert {i}", targets=resolved,
+                            fire_at=fire_at).id or 0 for i in range(count)]
         s.commit()
     return ids
 

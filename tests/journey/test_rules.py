@@ -13,9 +13,10 @@ from sqlmodel import select
 from cartrack.alerts.models import Alert, Deadline
 from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
-from cartrack.journey.transitions import BY_EVENT, TRANSITIONS, State
+from cartrack.journey.transitions import BY_EVENT, TRANSITIONS, State, target_states
 from cartrack.scans.models import CustodyEvent
-from tests.helpers.journey import Journey
+from tests.helpers.bedside import infuse, ready_to_infuse, scan
+from tests.helpers.journey import Journey, SignedJourney
 
 
 @pytest.fixture
@@ -62,11 +63,11 @@ def test_transition_table_matches_design_md() -> None:
                 assert role in {r.value for r in t.roles}, (name, role)
         t = BY_EVENT[names[0]]
         if dst.startswith("(milestone)"):
-            assert t.targets == ("(milestone)",), event
+            assert t.milestone and target_states(t) == [], event
         elif dst.startswith("on_hold / previous"):
             pass  # hold / resume: checked in the tests of hold and resume
         else:
-            assert set(dst.split(" / ")) == set(t.targets), (event, dst)
+            assert set(dst.split(" / ")) == set(target_states(t)), (event, dst)
         named = re.findall(r"[a-z_]+", src)
         if src == "—":
             assert not t.sources, event
@@ -84,7 +85,19 @@ def test_journey_is_served_read_only(client: Any, auth: Any) -> None:
     body = r.json()
     assert [t["event"] for t in body["transitions"]] == [t.event for t in TRANSITIONS]
     release = next(t for t in body["transitions"] if t["event"] == "release")
-    assert release["signature"] == "Approved for release" and release["roles"] == ["qa"]
+    assert [s["meaning"] for s in release["signatures"]] == ["Approved for release"]
+    assert release["roles"] == ["qa"]
+    resume = next(t for t in body["transitions"] if t["event"] == "resume")
+    assert resume["returns_to_previous"] and resume["to_states"] == []
+    ld = next(t for t in body["transitions"] if t["event"] == "start_lymphodepletion")
+    assert ld["milestone"] and ld["to_states"] == []
+    states = set(body["states"])
+    assert all(set(t["to_states"]) <= states for t in body["transitions"])
+    thaw = next(t for t in body["transitions"] if t["event"] == "thaw")
+    override = next(g for g in thaw["guards"] if g["name"] == "inside_infusion_window")
+    assert override["overridable"]
+    assert [(s["meaning"], s["when"]) for s in thaw["signatures"]] == [
+        ("Override: thaw outside the infusion window", "override")]
     assert client.post("/api/journey", headers=auth["admin"]).status_code == 405
 
 
@@ -380,13 +393,19 @@ def test_infuse_without_bedside_scans_is_refused(j: Journey, frozen: Any) -> Non
     assert j.case(cid)["state"] == "thawed"
 
 
-def test_infuse_after_the_thaw_window_is_refused(j: Journey, frozen: Any) -> None:
-    cid = _thawed(j, frozen)
+def test_infuse_after_the_thaw_window_is_refused(client: Any, auth: Any, frozen: Any) -> None:
+    j = SignedJourney(client, auth)
+    cid, bag = ready_to_infuse(j, frozen)
     frozen.advance(minutes=181)
-    r = j.event("infusion_staff", cid, "infuse", {
-        "second_signer": {"username": "infusion_staff2", "password": "test-password-123"}},
-        sign=True)
+    scan(j, "infusion_staff", j.wristband_payload(cid), "infuse")
+    right_bag = scan(j, "infusion_staff", bag, "infuse")
+    # The station knows the bag is right, and says the step is blocked, and why.
+    assert right_bag["verdict"] == "match"
+    assert right_bag["blocked_by"]["guard"] == "inside_thaw_window"
+    assert "thaw-to-infusion limit" in right_bag["message"]
+    r = infuse(j, cid)
     assert "thaw-to-infusion limit" in refused(r, "guard_failed")["detail"]
+    assert r.json()["context"]["guard"] == "inside_thaw_window"
 
 
 # ---- hold, resume, cancel, complete ---------------------------------------------------------
@@ -400,7 +419,7 @@ def test_hold_and_resume_return_to_the_state_left(j: Journey) -> None:
     refused(j.event("coordinator", cid, "resume", {"reason": "not held"}), "wrong_state")
     held = j.ok("coordinator", cid, "hold", {"reason": "patient febrile"})
     assert held["state"] == "on_hold" and held["held_from"] == "collected"
-    assert held["allowed_events"] == ["resume", "cancel"]
+    assert [a["event"] for a in held["actions"] if a["available"]] == ["resume", "cancel"]
     refused(j.event("collection_staff", cid, "ship_to_manufacturing",
                     {"scans": j.typed(cid, "apheresis"), "shipper_type": "box"}), "wrong_state")
     assert deadlines(cid)["apheresis_transit"] == "open"  # deadlines keep running on hold
@@ -421,7 +440,7 @@ def test_cancel_needs_e_signature_and_cancels_deadlines(j: Journey) -> None:
     refused(j.event("coordinator", cid, "cancel", {"reason": "withdrew consent"}),
             "signature_required")
     detail = j.ok("coordinator", cid, "cancel", {"reason": "withdrew consent"}, sign=True)
-    assert detail["state"] == "cancelled" and detail["allowed_events"] == []
+    assert detail["state"] == "cancelled" and detail["actions"] == []
     assert set(deadlines(cid).values()) == {"met", "cancelled"}
     refused(j.event("coordinator", cid, "hold", {"reason": "after cancel"}), "wrong_state")
 
@@ -444,5 +463,5 @@ def test_every_event_is_audited_with_old_and_new_values(j: Journey) -> None:
 
 
 def test_every_state_is_reached_by_some_event() -> None:
-    targets = {t for tr in TRANSITIONS for t in tr.targets}
-    assert {s.value for s in State} <= targets
+    targets = {s for tr in TRANSITIONS for s in target_states(tr)}
+    assert set(State) <= targets

@@ -46,7 +46,8 @@ def test_a_scan_answers_what_it_is_and_what_may_happen_next(client: Any, auth: A
         "unit_kind": "apheresis", "unit_status": "collected", "wristband_id": None,
         "case_id": case["id"], "coi": case["coi"], "coi_check": case["coi_check"],
         "state": "collected", "allowed_actions": ["ship_to_manufacturing"], "action": None,
-        "context_case_id": None, "alert_id": None, "custody_event_id": 0, "scanned_at": ""}
+        "context_case_id": None, "alert_id": None, "custody_event_id": 0, "scanned_at": "",
+        "blocked_by": None}
     assert unit["unit_id"] in answer["message"].replace(" ", "")
     # The coordinator may hold or cancel the case; the collection nurse may ship it.
     mine = scan(client, auth, payload)["allowed_actions"]
@@ -101,7 +102,7 @@ def test_keyboard_wedge_input_and_refused_input(client: Any, auth: Any, collecte
         assert body["code"] == code, (repr(text[:20]), body)
         assert body["detail"]
     unknown = scan(client, auth, payload, action="teleport", status=422)
-    assert unknown["code"] == "unknown_action"
+    assert unknown["code"] == "invalid_input" and unknown["fields"][0]["field"] == "action"
     with new_session() as s:
         assert len(s.exec(select(CustodyEvent)).all()) == 4, "refused input is not a scan"
 

@@ -15,8 +15,8 @@ from sqlmodel import func, select
 
 from cartrack.db import new_session
 from cartrack.identity.identifiers import UNIT_RE
+from cartrack.labels import payload as payload_keys
 from cartrack.labels.payload import KeyRing, sign_unit, sign_wristband
-from cartrack.scans import service as scans
 from cartrack.scans.models import CustodyEvent
 from cartrack.settings import get_settings
 from tests.helpers.bedside import infuse, ready_to_infuse
@@ -38,7 +38,7 @@ def use_keys(monkeypatch: pytest.MonkeyPatch, active: str, retired: str = "") ->
     monkeypatch.setenv("CARTRACK_LABEL_KEYS", active)
     monkeypatch.setenv("CARTRACK_RETIRED_LABEL_KEYS", retired)
     get_settings.cache_clear()
-    scans._ring.cache_clear()
+    payload_keys._ring.cache_clear()
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch, db_url: str) -> Any:
     monkeypatch.delenv("CARTRACK_LABEL_KEYS")
     monkeypatch.delenv("CARTRACK_RETIRED_LABEL_KEYS")
     get_settings.cache_clear()
-    scans._ring.cache_clear()
+    payload_keys._ring.cache_clear()
 
 
 def expected_reason(text: str) -> str:

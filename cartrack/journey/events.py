@@ -1,0 +1,328 @@
+"""What a client sends to the journey: one validated data model per event of the table, and
+the event body as a union discriminated on ``event`` (OpenAPI documents each event exactly)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from cartrack.protocols.models import ProcessStep
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+ScanText = Annotated[str, Field(min_length=1, max_length=1024)]
+Scans = Annotated[list[ScanText], Field(min_length=1, max_length=50)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignatureIn(Strict):
+    """Part 11 signing: the signer types their password again; the meaning is fixed by the event."""
+
+    password: str = Field(min_length=1, max_length=200)
+
+
+class SecondSignerIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class PatientIn(Strict):
+    given_name: Text
+    family_name: Text
+    date_of_birth: date
+    mrn: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class EnrollIn(Strict):
+    patient: PatientIn
+    product: str = Field(min_length=2, max_length=40, description="protocol product code")
+    protocol_version: int | None = Field(default=None, ge=1, description="default: current")
+    collection_site: str = Field(min_length=1, max_length=32)
+    manufacturing_site: str = Field(min_length=1, max_length=32)
+    treatment_site: str = Field(min_length=1, max_length=32)
+
+
+class ScheduleCollectionData(Strict):
+    collection_date: date
+    manufacturing_slot: Text
+    planned_infusion_date: date | None = None
+
+
+class ApheresisUnitIn(Strict):
+    volume_ml: float = Field(gt=0, le=2000)
+
+
+class RecordCollectionData(Strict):
+    collection_end: AwareDatetime
+    units: list[ApheresisUnitIn] = Field(min_length=1, max_length=10)
+
+
+class ShipData(Strict):
+    scans: Scans
+    shipper_type: Text
+    courier: Text | None = None
+    tracking_number: Text | None = None
+
+
+class ReceiveData(Strict):
+    scans: Scans
+    shipper_temperature_c: float = Field(ge=-273, le=100)
+    storage_location: Text | None = None
+    deviation_note: Reason | None = None
+
+
+class UnitScanData(Strict):
+    scan: ScanText
+
+
+class ProcessStepData(Strict):
+    step: ProcessStep
+    scan: ScanText
+    notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class ProductBagIn(Strict):
+    volume_ml: float = Field(gt=0, le=1000)
+
+
+class CompleteManufacturingData(Strict):
+    scan: ScanText
+    bags: list[ProductBagIn] = Field(min_length=1, max_length=10)
+    cryopreserved_at: AwareDatetime
+
+
+class QcResultData(Strict):
+    test: str = Field(min_length=1, max_length=40)
+    value: Text
+    passed: bool
+
+
+class EmptyData(Strict):
+    pass
+
+
+class ReasonData(Strict):
+    reason: Reason
+
+
+class OutOfSpecDecisionData(Strict):
+    decision: Literal["recollect", "exceptional_release", "cancel"]
+    reason: Reason
+    physician_acknowledgement: Text | None = Field(
+        default=None, description="treating physician's name; required for exceptional release"
+    )
+    collection_date: date | None = Field(default=None, description="required to recollect")
+
+
+class ShipToTreatmentData(Strict):
+    scans: Scans
+    shipper_type: Text
+    courier: Text | None = None
+    tracking_number: Text | None = None
+
+
+class ReceiveTreatmentData(Strict):
+    scans: Scans
+    shipper_temperature_c: float = Field(ge=-273, le=100)
+    storage_location: Text
+
+
+class StartLdData(Strict):
+    start_date: date
+    regimen: Text | None = None
+
+
+class CompleteLdData(Strict):
+    end_date: date
+
+
+class ThawData(Strict):
+    scan: ScanText
+    override_reason: Reason | None = None
+
+
+class InfuseData(Strict):
+    second_signer: SecondSignerIn
+
+
+class CompleteData(Strict):
+    reason: Reason | None = Field(
+        default=None, description="required, with an e-signature, when monitoring checks are missing")
+
+
+class MonitoringData(Strict):
+    day: int = Field(ge=1, le=60)
+    crs_grade: int = Field(ge=0, le=4)
+    icans_grade: int = Field(ge=0, le=4)
+    notes: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class _EventBase(Strict):
+    expected_version: int | None = Field(default=None, ge=1)
+    signature: SignatureIn | None = None
+
+
+class ScheduleCollectionEvent(_EventBase):
+    event: Literal["schedule_collection"]
+    data: ScheduleCollectionData
+
+
+class RecordCollectionEvent(_EventBase):
+    event: Literal["record_collection"]
+    data: RecordCollectionData
+
+
+class ShipToManufacturingEvent(_EventBase):
+    event: Literal["ship_to_manufacturing"]
+    data: ShipData
+
+
+class ReceiveAtManufacturingEvent(_EventBase):
+    event: Literal["receive_at_manufacturing"]
+    data: ReceiveData
+
+
+class StartManufacturingEvent(_EventBase):
+    event: Literal["start_manufacturing"]
+    data: UnitScanData
+
+
+class RecordProcessStepEvent(_EventBase):
+    event: Literal["record_process_step"]
+    data: ProcessStepData
+
+
+class CompleteManufacturingEvent(_EventBase):
+    event: Literal["complete_manufacturing"]
+    data: CompleteManufacturingData
+
+
+class RecordQcResultEvent(_EventBase):
+    event: Literal["record_qc_result"]
+    data: QcResultData
+
+
+class ReleaseEvent(_EventBase):
+    event: Literal["release"]
+    data: EmptyData
+
+
+class ReportOutOfSpecEvent(_EventBase):
+    event: Literal["report_out_of_spec"]
+    data: ReasonData
+
+
+class DecideOutOfSpecEvent(_EventBase):
+    event: Literal["decide_out_of_spec"]
+    data: OutOfSpecDecisionData
+
+
+class ShipToTreatmentCenterEvent(_EventBase):
+    event: Literal["ship_to_treatment_center"]
+    data: ShipToTreatmentData
+
+
+class ReceiveAtTreatmentCenterEvent(_EventBase):
+    event: Literal["receive_at_treatment_center"]
+    data: ReceiveTreatmentData
+
+
+class StartLymphodepletionEvent(_EventBase):
+    event: Literal["start_lymphodepletion"]
+    data: StartLdData
+
+
+class CompleteLymphodepletionEvent(_EventBase):
+    event: Literal["complete_lymphodepletion"]
+    data: CompleteLdData
+
+
+class ThawEvent(_EventBase):
+    event: Literal["thaw"]
+    data: ThawData
+
+
+class InfuseEvent(_EventBase):
+    event: Literal["infuse"]
+    data: InfuseData
+
+
+class RecordMonitoringCheckEvent(_EventBase):
+    event: Literal["record_monitoring_check"]
+    data: MonitoringData
+
+
+class CompleteEvent(_EventBase):
+    event: Literal["complete"]
+    data: CompleteData
+
+
+class HoldEvent(_EventBase):
+    event: Literal["hold"]
+    data: ReasonData
+
+
+class ResumeEvent(_EventBase):
+    event: Literal["resume"]
+    data: ReasonData
+
+
+class CancelEvent(_EventBase):
+    event: Literal["cancel"]
+    data: ReasonData
+
+
+EVENT_DATA: dict[str, type[BaseModel]] = {
+    "schedule_collection": ScheduleCollectionData,
+    "record_collection": RecordCollectionData,
+    "ship_to_manufacturing": ShipData,
+    "receive_at_manufacturing": ReceiveData,
+    "start_manufacturing": UnitScanData,
+    "record_process_step": ProcessStepData,
+    "complete_manufacturing": CompleteManufacturingData,
+    "record_qc_result": QcResultData,
+    "release": EmptyData,
+    "report_out_of_spec": ReasonData,
+    "decide_out_of_spec": OutOfSpecDecisionData,
+    "ship_to_treatment_center": ShipToTreatmentData,
+    "receive_at_treatment_center": ReceiveTreatmentData,
+    "start_lymphodepletion": StartLdData,
+    "complete_lymphodepletion": CompleteLdData,
+    "thaw": ThawData,
+    "infuse": InfuseData,
+    "record_monitoring_check": MonitoringData,
+    "complete": CompleteData,
+    "hold": ReasonData,
+    "resume": ReasonData,
+    "cancel": ReasonData,
+}
+EventIn = Annotated[
+    ScheduleCollectionEvent
+    | RecordCollectionEvent
+    | ShipToManufacturingEvent
+    | ReceiveAtManufacturingEvent
+    | StartManufacturingEvent
+    | RecordProcessStepEvent
+    | CompleteManufacturingEvent
+    | RecordQcResultEvent
+    | ReleaseEvent
+    | ReportOutOfSpecEvent
+    | DecideOutOfSpecEvent
+    | ShipToTreatmentCenterEvent
+    | ReceiveAtTreatmentCenterEvent
+    | StartLymphodepletionEvent
+    | CompleteLymphodepletionEvent
+    | ThawEvent
+    | InfuseEvent
+    | RecordMonitoringCheckEvent
+    | CompleteEvent
+    | HoldEvent
+    | ResumeEvent
+    | CancelEvent,
+    Field(discriminator="event"),
+]
