@@ -228,7 +228,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Case */
+        /**
+         * Get Case
+         * @description The case page, with ``actions``: every event you may apply now, or the guard that
+         *     blocks it.
+         */
         get: operations["get_case_api_cases__case_id__get"];
         put?: never;
         post?: never;
@@ -384,7 +388,8 @@ export interface paths {
         };
         /**
          * Journey
-         * @description The transition table, read-only: what the UI uses to offer the allowed next actions.
+         * @description The transition table, read-only: every event's roles, site, expected scans, guards,
+         *     deadlines, signatures and data schema.
          */
         get: operations["journey_api_journey_get"];
         put?: never;
@@ -545,6 +550,48 @@ export interface components {
             /** Note */
             note?: string | null;
         };
+        /**
+         * ActionDefaults
+         * @description What the form can start from: the next step, the next monitoring day.
+         */
+        ActionDefaults: {
+            /** Day */
+            day?: number | null;
+            /** Step */
+            step?: ("activation" | "transduction" | "expansion" | "harvest" | "formulation") | null;
+        };
+        /** ActionOut */
+        ActionOut: {
+            /**
+             * Available
+             * @description false: a guard blocks it now (see blocked_by)
+             */
+            available: boolean;
+            blocked_by: components["schemas"]["BlockOut"] | null;
+            calendar_site: components["schemas"]["SiteScope"];
+            /** Calendar Timezone */
+            calendar_timezone: string;
+            /** Data Schema */
+            data_schema: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            /** Decisions */
+            decisions: string[];
+            defaults: components["schemas"]["ActionDefaults"];
+            event: components["schemas"]["EventName"];
+            expects: components["schemas"]["ExpectOut"] | null;
+            /** Needs Reason */
+            needs_reason: boolean;
+            /** @description a guard that fails now but may be overridden with a reason and an e-signature */
+            override: components["schemas"]["BlockOut"] | null;
+            /**
+             * Signatures
+             * @description the signatures it takes as things stand
+             */
+            signatures: components["schemas"]["SignOut"][];
+            /** Summary */
+            summary: string;
+        };
         /** AlertOut */
         AlertOut: {
             /** Ack Note */
@@ -624,6 +671,23 @@ export interface components {
             /** User Id */
             user_id: number | null;
         };
+        /** BlockOut */
+        BlockOut: {
+            /** Code */
+            code: string;
+            /** Guard */
+            guard: string;
+            /**
+             * Message
+             * @description why it does not hold now
+             */
+            message: string;
+            /**
+             * Text
+             * @description the guard, in the table's words
+             */
+            text: string;
+        };
         /** Body_token_api_auth_token_post */
         Body_token_api_auth_token_post: {
             /** Password */
@@ -645,8 +709,11 @@ export interface components {
         };
         /** CaseDetail */
         CaseDetail: {
-            /** Allowed Events */
-            allowed_events: string[];
+            /**
+             * Actions
+             * @description every event you may apply to this case now, or would but for the guard named
+             */
+            actions: components["schemas"]["ActionOut"][];
             /** Coi */
             coi: string;
             /** Coi Check */
@@ -657,8 +724,7 @@ export interface components {
             collection_site: string;
             /** Deadlines */
             deadlines: components["schemas"]["DeadlineOut"][];
-            /** Held From */
-            held_from: string | null;
+            held_from: components["schemas"]["State"] | null;
             /** Id */
             id: number;
             /** Ld Completed On */
@@ -671,14 +737,9 @@ export interface components {
             manufacturing_site: string;
             /** Manufacturing Slot */
             manufacturing_slot: string | null;
-            /** Milestones */
-            milestones: {
-                [key: string]: unknown;
-            };
+            milestones: components["schemas"]["Milestones"];
             /** Monitoring */
-            monitoring: {
-                [key: string]: unknown;
-            }[];
+            monitoring: components["schemas"]["MonitoringOut"][];
             next_deadline: components["schemas"]["DeadlineOut"] | null;
             patient: components["schemas"]["PatientOut"] | null;
             /** Planned Infusion Date */
@@ -688,15 +749,10 @@ export interface components {
             /** Protocol Version */
             protocol_version: number;
             /** Qc Required */
-            qc_required: {
-                [key: string]: unknown;
-            }[];
+            qc_required: components["schemas"]["QcRequirementOut"][];
             /** Qc Results */
-            qc_results: {
-                [key: string]: unknown;
-            }[];
-            /** State */
-            state: string;
+            qc_results: components["schemas"]["QcResultOut"][];
+            state: components["schemas"]["State"];
             /** Treatment Site */
             treatment_site: string;
             /** Units */
@@ -711,16 +767,13 @@ export interface components {
         };
         /** CaseSummary */
         CaseSummary: {
-            /** Allowed Events */
-            allowed_events: string[];
             /** Coi */
             coi: string;
             /** Coi Check */
             coi_check: string;
             /** Collection Site */
             collection_site: string;
-            /** Held From */
-            held_from: string | null;
+            held_from: components["schemas"]["State"] | null;
             /** Id */
             id: number;
             /** Manufacturing Site */
@@ -730,8 +783,7 @@ export interface components {
             product: string;
             /** Protocol Version */
             protocol_version: number;
-            /** State */
-            state: string;
+            state: components["schemas"]["State"];
             /** Treatment Site */
             treatment_site: string;
             /**
@@ -741,6 +793,14 @@ export interface components {
             updated_at: string;
             /** Version */
             version: number;
+        };
+        /** CloseOut */
+        CloseOut: {
+            /** Kinds */
+            kinds: components["schemas"]["DeadlineKind"][];
+            status: components["schemas"]["DeadlineStatus"];
+            /** Which */
+            which: string | null;
         };
         /** CompleteData */
         CompleteData: {
@@ -836,6 +896,12 @@ export interface components {
             /** Wristband Id */
             wristband_id: string | null;
         };
+        /**
+         * DeadlineKind
+         * @description The time limits of DESIGN.md; the journey table says which event opens and closes each.
+         * @enum {string}
+         */
+        DeadlineKind: "collection_due" | "apheresis_transit" | "manufacturing_start" | "qc_release_target" | "storage_expiry" | "shipment_arrival" | "infusion_window" | "thaw_to_infusion" | "monitoring_check" | "proximity_period";
         /** DeadlineOut */
         DeadlineOut: {
             /** Closed At */
@@ -849,8 +915,7 @@ export interface components {
             earliest_at: string | null;
             /** Id */
             id: number;
-            /** Kind */
-            kind: string;
+            kind: components["schemas"]["DeadlineKind"];
             /** Label */
             label: string;
             /**
@@ -858,9 +923,18 @@ export interface components {
              * Format: date-time
              */
             opened_at: string;
-            /** Status */
-            status: string;
+            /**
+             * Ordinal
+             * @description the day of a daily monitoring check
+             */
+            ordinal: number | null;
+            status: components["schemas"]["DeadlineStatus"];
         };
+        /**
+         * DeadlineStatus
+         * @enum {string}
+         */
+        DeadlineStatus: "open" | "met" | "met_late" | "replaced" | "cancelled" | "closed";
         /** DecideOutOfSpecEvent */
         DecideOutOfSpecEvent: {
             data: components["schemas"]["OutOfSpecDecisionData"];
@@ -938,6 +1012,12 @@ export interface components {
                 [key: string]: unknown;
             }[] | null;
         };
+        /**
+         * EventName
+         * @description Every event of the table.
+         * @enum {string}
+         */
+        EventName: "enroll" | "schedule_collection" | "record_collection" | "ship_to_manufacturing" | "receive_at_manufacturing" | "start_manufacturing" | "record_process_step" | "complete_manufacturing" | "record_qc_result" | "release" | "report_out_of_spec" | "decide_out_of_spec" | "ship_to_treatment_center" | "receive_at_treatment_center" | "start_lymphodepletion" | "complete_lymphodepletion" | "thaw" | "infuse" | "record_monitoring_check" | "complete" | "hold" | "resume" | "cancel";
         /** EventOut */
         EventOut: {
             /** Actor Name */
@@ -947,14 +1027,15 @@ export interface components {
              * Format: date-time
              */
             at: string;
-            /** Data */
+            /**
+             * Data
+             * @description what the event recorded; keys vary by event
+             */
             data: {
-                [key: string]: unknown;
+                [key: string]: components["schemas"]["JsonValue"];
             };
-            /** Event */
-            event: string;
-            /** From State */
-            from_state: string | null;
+            event: components["schemas"]["EventName"];
+            from_state: components["schemas"]["State"] | null;
             /** Id */
             id: number;
             /** Reason */
@@ -963,11 +1044,46 @@ export interface components {
              * Signatures
              * @default []
              */
-            signatures: {
-                [key: string]: unknown;
-            }[];
-            /** To State */
-            to_state: string;
+            signatures: components["schemas"]["SignatureOut"][];
+            to_state: components["schemas"]["State"];
+        };
+        /**
+         * ExpectKind
+         * @enum {string}
+         */
+        ExpectKind: "apheresis" | "product" | "bedside";
+        /** ExpectOut */
+        ExpectOut: {
+            /**
+             * Every Unit
+             * @description a handoff: every bag of the case in these statuses
+             */
+            every_unit: boolean;
+            /**
+             * Field
+             * @description the data field that carries the scans; null at the bedside, where the wristband and bag are scanned at the scan station first
+             */
+            field: ("scan" | "scans") | null;
+            kind: components["schemas"]["ExpectKind"];
+            /** Statuses */
+            statuses: components["schemas"]["UnitStatus"][];
+        };
+        /** GuardOut */
+        GuardOut: {
+            /** Name */
+            name: string;
+            /**
+             * Needs Data
+             * @description checked against the event's data, so only when applied
+             */
+            needs_data: boolean;
+            /**
+             * Overridable
+             * @description may be passed with a reason and an e-signature
+             */
+            overridable: boolean;
+            /** Text */
+            text: string;
         };
         /** HoldEvent */
         HoldEvent: {
@@ -1000,16 +1116,17 @@ export interface components {
         /** JourneyOut */
         JourneyOut: {
             /** Product Track */
-            product_track: string[];
+            product_track: components["schemas"]["State"][];
             /** Side States */
-            side_states: string[];
+            side_states: components["schemas"]["State"][];
             /** States */
-            states: string[];
+            states: components["schemas"]["State"][];
             /** Terminal */
-            terminal: string[];
+            terminal: components["schemas"]["State"][];
             /** Transitions */
             transitions: components["schemas"]["TransitionOut"][];
         };
+        JsonValue: unknown;
         /**
          * LabelFormat
          * @enum {string}
@@ -1068,6 +1185,55 @@ export interface components {
             /** Site Id */
             site_id: number | null;
         };
+        /**
+         * Milestones
+         * @description When each step of the case happened (UTC instants; LD dates are the treatment center's
+         *     calendar days).
+         */
+        Milestones: {
+            /** Collected At */
+            collected_at?: string | null;
+            /** Completed At */
+            completed_at?: string | null;
+            /** Cryopreserved At */
+            cryopreserved_at?: string | null;
+            /** Enrolled At */
+            enrolled_at?: string | null;
+            /** Infused At */
+            infused_at?: string | null;
+            /** Ld Completed On */
+            ld_completed_on?: string | null;
+            /** Ld Started On */
+            ld_started_on?: string | null;
+            /** Manufactured At */
+            manufactured_at?: string | null;
+            /** Manufacturing Started At */
+            manufacturing_started_at?: string | null;
+            /** Received At Manufacturing At */
+            received_at_manufacturing_at?: string | null;
+            /** Received At Treatment Center At */
+            received_at_treatment_center_at?: string | null;
+            /** Released At */
+            released_at?: string | null;
+            /** Shipped To Manufacturing At */
+            shipped_to_manufacturing_at?: string | null;
+            /** Shipped To Treatment Center At */
+            shipped_to_treatment_center_at?: string | null;
+            /** Step Activation At */
+            step_activation_at?: string | null;
+            /** Step Expansion At */
+            step_expansion_at?: string | null;
+            /** Step Formulation At */
+            step_formulation_at?: string | null;
+            /** Step Harvest At */
+            step_harvest_at?: string | null;
+            /** Step Transduction At */
+            step_transduction_at?: string | null;
+            /** Thawed At */
+            thawed_at?: string | null;
+            /** Thawed Unit */
+            thawed_unit?: string | null;
+        };
         /** MonitoringData */
         MonitoringData: {
             /** Crs Grade */
@@ -1078,6 +1244,32 @@ export interface components {
             icans_grade: number;
             /** Notes */
             notes?: string | null;
+        };
+        /** MonitoringOut */
+        MonitoringOut: {
+            /** Crs Grade */
+            crs_grade: number;
+            /** Day */
+            day: number;
+            /** Icans Grade */
+            icans_grade: number;
+            /** Notes */
+            notes: string | null;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+        };
+        /** OpenOut */
+        OpenOut: {
+            calendar_site: components["schemas"]["SiteScope"];
+            /**
+             * Due
+             * @description the named computation of the due time
+             */
+            due: string;
+            kind: components["schemas"]["DeadlineKind"];
         };
         /** OutOfSpecDecisionData */
         OutOfSpecDecisionData: {
@@ -1098,6 +1290,19 @@ export interface components {
             physician_acknowledgement?: string | null;
             /** Reason */
             reason: string;
+        };
+        /** OutcomeOut */
+        OutcomeOut: {
+            /** Closes */
+            closes: components["schemas"]["CloseOut"][];
+            /** Decision */
+            decision: string | null;
+            /** Opens */
+            opens: components["schemas"]["OpenOut"][];
+            /** Returns To Previous */
+            returns_to_previous: boolean;
+            /** @description null: the case keeps its state, or returns to the state it was held from */
+            to_state: components["schemas"]["State"] | null;
         };
         /** Page[AlertOut] */
         Page_AlertOut_: {
@@ -1324,10 +1529,40 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** QcRequirementOut */
+        QcRequirementOut: {
+            /** Code */
+            code: string;
+            /**
+             * Latest
+             * @description the latest result passed; null when none yet
+             */
+            latest: boolean | null;
+            /** Name */
+            name: string;
+            /** Spec */
+            spec: string;
+        };
         /** QcResultData */
         QcResultData: {
             /** Passed */
             passed: boolean;
+            /** Test */
+            test: string;
+            /** Value */
+            value: string;
+        };
+        /** QcResultOut */
+        QcResultOut: {
+            /** Passed */
+            passed: boolean;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Spec */
+            spec: string;
             /** Test */
             test: string;
             /** Value */
@@ -1492,11 +1727,8 @@ export interface components {
         Role: "admin" | "coordinator" | "collection_staff" | "lab_tech" | "qa" | "infusion_staff";
         /** ScanIn */
         ScanIn: {
-            /**
-             * Action
-             * @description the journey step the scan is for, e.g. thaw, infuse, receive_at_treatment_center
-             */
-            action?: string | null;
+            /** @description the journey step the scan is for, e.g. thaw, infuse, receive_at_treatment_center */
+            action?: components["schemas"]["EventName"] | null;
             /** Location */
             location?: string | null;
             /**
@@ -1507,12 +1739,16 @@ export interface components {
         };
         /** ScanOut */
         ScanOut: {
-            /** Action */
-            action: string | null;
+            action: components["schemas"]["EventName"] | null;
             /** Alert Id */
             alert_id: number | null;
-            /** Allowed Actions */
-            allowed_actions: string[];
+            /**
+             * Allowed Actions
+             * @description what you may do with this case now
+             */
+            allowed_actions: components["schemas"]["EventName"][];
+            /** @description the scan matches, but a guard blocks the step for now */
+            blocked_by: components["schemas"]["BlockOut"] | null;
             /** Case Id */
             case_id: number | null;
             /** Coi */
@@ -1533,34 +1769,30 @@ export interface components {
              * @description one plain sentence for the person scanning
              */
             message: string;
-            /**
-             * Reason
-             * @description stable code; null on a match
-             */
-            reason: string | null;
+            /** @description stable code; null on a match */
+            reason: components["schemas"]["ScanReason"] | null;
             /**
              * Scanned At
              * Format: date-time
              */
             scanned_at: string;
-            /** State */
-            state: string | null;
+            state: components["schemas"]["State"] | null;
             /** Unit Id */
             unit_id: string | null;
             /** Unit Id Check */
             unit_id_check: string | null;
-            /** Unit Kind */
-            unit_kind: string | null;
-            /** Unit Status */
-            unit_status: string | null;
-            /**
-             * Verdict
-             * @enum {string}
-             */
-            verdict: "match" | "mismatch";
+            unit_kind: components["schemas"]["UnitKind"] | null;
+            unit_status: components["schemas"]["UnitStatus"] | null;
+            verdict: components["schemas"]["Verdict"];
             /** Wristband Id */
             wristband_id: string | null;
         };
+        /**
+         * ScanReason
+         * @description Why a scan is a mismatch: a stable code beside the sentence shown to the user.
+         * @enum {string}
+         */
+        ScanReason: "malformed" | "forged" | "unknown_key" | "retired_key" | "unsupported_version" | "unknown_unit" | "inactive_wristband" | "other_patient" | "other_case" | "wrong_step" | "wrong_role" | "quarantined" | "expired" | "missing_unit" | "extra_unit" | "duplicate_scan" | "wristband_first";
         /** ScheduleCollectionData */
         ScheduleCollectionData: {
             /**
@@ -1643,6 +1875,23 @@ export interface components {
             /** Tracking Number */
             tracking_number?: string | null;
         };
+        /** SignOut */
+        SignOut: {
+            /**
+             * Decision
+             * @description only for this decision
+             */
+            decision: string | null;
+            /** Meaning */
+            meaning: string;
+            /** Second Signer */
+            second_signer: boolean;
+            /**
+             * When
+             * @description only when this condition arises (e.g. override)
+             */
+            when: string | null;
+        };
         /**
          * SignatureIn
          * @description Part 11 signing: the signer types their password again; the meaning is fixed by the event.
@@ -1650,6 +1899,23 @@ export interface components {
         SignatureIn: {
             /** Password */
             password: string;
+        };
+        /** SignatureOut */
+        SignatureOut: {
+            /** Meaning */
+            meaning: string;
+            /** Printed Name */
+            printed_name: string;
+            /**
+             * Record Hash
+             * @description SHA-256 of the signed content: binds the signature to its record
+             */
+            record_hash: string;
+            /**
+             * Signed At
+             * Format: date-time
+             */
+            signed_at: string;
         };
         /** SiteIn */
         SiteIn: {
@@ -1683,6 +1949,12 @@ export interface components {
             /** Timezone */
             timezone: string;
         };
+        /**
+         * SiteScope
+         * @description Which of the case's sites a role must be held at, or whose calendar applies.
+         * @enum {string}
+         */
+        SiteScope: "collection" | "manufacturing" | "treatment" | "clinical" | "any";
         /** StartLdData */
         StartLdData: {
             /** Regimen */
@@ -1719,6 +1991,7 @@ export interface components {
         };
         /**
          * State
+         * @description The states of a case (DESIGN.md, "The journey"): the product track and three side states.
          * @enum {string}
          */
         State: "enrolled" | "collection_scheduled" | "collected" | "shipped_to_manufacturing" | "received_at_manufacturing" | "manufacturing" | "qc_pending" | "released" | "shipped_to_treatment_center" | "received_at_treatment_center" | "thawed" | "infused" | "monitoring" | "completed" | "on_hold" | "out_of_specification" | "cancelled";
@@ -1769,34 +2042,41 @@ export interface components {
         };
         /** TransitionOut */
         TransitionOut: {
-            /** Closes */
-            closes: string[];
+            /** @description whose local 'today' applies */
+            calendar_site: components["schemas"]["SiteScope"];
             /** Data Schema */
             data_schema: {
-                [key: string]: unknown;
-            } | null;
-            /** Event */
-            event: string;
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            event: components["schemas"]["EventName"];
+            expects: components["schemas"]["ExpectOut"] | null;
             /** From States */
-            from_states: string[];
+            from_states: components["schemas"]["State"][];
             /** Guards */
-            guards: string[];
+            guards: components["schemas"]["GuardOut"][];
+            /**
+             * Milestone
+             * @description a patient milestone: the state does not change
+             */
+            milestone: boolean;
             /** Needs Reason */
             needs_reason: boolean;
-            /** Opens */
-            opens: string[];
+            /** Outcomes */
+            outcomes: components["schemas"]["OutcomeOut"][];
+            /** Returns To Previous */
+            returns_to_previous: boolean;
             /** Roles */
-            roles: string[];
-            /** Second Signature */
-            second_signature: string | null;
-            /** Signature */
-            signature: string | null;
-            /** Site */
-            site: string;
+            roles: components["schemas"]["Role"][];
+            /** Signatures */
+            signatures: components["schemas"]["SignOut"][];
+            site: components["schemas"]["SiteScope"];
             /** Summary */
             summary: string;
-            /** To States */
-            to_states: string[];
+            /**
+             * To States
+             * @description real states only
+             */
+            to_states: components["schemas"]["State"][];
         };
         /** UnitCustodyOut */
         UnitCustodyOut: {
@@ -1820,6 +2100,11 @@ export interface components {
             /** Unit Id Check */
             unit_id_check: string;
         };
+        /**
+         * UnitKind
+         * @enum {string}
+         */
+        UnitKind: "apheresis" | "product";
         /** UnitOut */
         UnitOut: {
             /** Collected At */
@@ -1828,8 +2113,7 @@ export interface components {
             expires_at: string | null;
             /** Id */
             id: number;
-            /** Kind */
-            kind: string;
+            kind: components["schemas"]["UnitKind"];
             /** Location */
             location: string | null;
             /** Parent Unit Id */
@@ -1838,8 +2122,7 @@ export interface components {
             quarantined: boolean;
             /** Site Code */
             site_code: string | null;
-            /** Status */
-            status: string;
+            status: components["schemas"]["UnitStatus"];
             /** Unit Id */
             unit_id: string;
             /** Unit Id Check */
@@ -1852,6 +2135,12 @@ export interface components {
             /** Scan */
             scan: string;
         };
+        /**
+         * UnitStatus
+         * @description Where a bag is in its life; the journey table says which statuses each step expects.
+         * @enum {string}
+         */
+        UnitStatus: "labeled" | "collected" | "in_transit" | "received" | "in_process" | "consumed" | "cryopreserved" | "released" | "stored" | "thawed" | "infused" | "discarded";
         /** UserIn */
         UserIn: {
             /** Email */
@@ -1882,6 +2171,11 @@ export interface components {
             /** Username */
             username: string;
         };
+        /**
+         * Verdict
+         * @enum {string}
+         */
+        Verdict: "match" | "mismatch";
         /**
          * WristbandFormat
          * @enum {string}
@@ -2671,8 +2965,8 @@ export interface operations {
     list_cases_api_cases_get: {
         parameters: {
             query?: {
-                state?: components["schemas"]["State"] | null;
-                /** @description COI or unit ID */
+                state?: components["schemas"]["State"][];
+                /** @description COI or unit ID, with or without the check character */
                 q?: string | null;
                 limit?: number;
                 offset?: number;
