@@ -37,6 +37,9 @@ class ScanIn(BaseModel):
                                      description="the journey step the scan is for, e.g. thaw, "
                                                  "infuse, receive_at_treatment_center")
     location: Location | None = None
+    case_id: int | None = Field(default=None, ge=1, le=2**31 - 1,
+                                description="the case you are working on: a bag or wristband of "
+                                            "any other case is then a mismatch")
 
 
 class ScanOut(BaseModel):
@@ -72,7 +75,8 @@ def post_scan(session: SessionDep, body: ScanIn, principal: Principal = Depends(
     Input that cannot be a scan (over 1 KB, control characters, nothing) is refused with 422.
     """
     result = service.scan(session, principal, body.payload,
-                          action=body.action.value if body.action else None, location=body.location)
+                          action=body.action.value if body.action else None, location=body.location,
+                          for_case=body.case_id)
     return scan_out(result)
 
 

@@ -17,7 +17,7 @@ from cartrack.alerts.raising import create_alert
 from cartrack.audit import service as audit
 from cartrack.errors import Invalid
 from cartrack.identity.identifiers import printed_coi, printed_unit
-from cartrack.journey.access import can_see, case_site_ids, sites_in_scope
+from cartrack.journey.access import can_see, case_site_ids, sites_in_scope, visible_case
 from cartrack.journey.actions import available_actions
 from cartrack.journey.models import Case
 from cartrack.journey.schemas import ActionOut
@@ -92,16 +92,20 @@ def scan_site(principal: Principal, case: Case | None, t: Transition | None) -> 
 
 
 def scan(session: Session, actor: Principal, raw: str, *, action: str | None = None,
-         location: str | None = None) -> ScanResult:
+         location: str | None = None, for_case: int | None = None) -> ScanResult:
     """Judge one scan, record it as a custody event and in the audit trail, whatever the
-    verdict; at the bedside a mismatch also raises a critical alert for the patient's case."""
+    verdict; at the bedside a mismatch also raises a critical alert for the patient's case.
+
+    ``for_case``: the case the user is working on; a bag of any other case is then a mismatch,
+    as the event itself would refuse it."""
     t = check_action(action)
+    working = visible_case(session, actor, for_case) if for_case is not None else None
     text = clean_scan(raw)
     res = resolve(session, text)
     case = res.case if res.case is not None and can_see(actor, res.case) else None
     context = _bedside_context(session, actor) if _needs_context(res, t) else None
     actions = _actions(session, actor, case)
-    judgement = judge(actor, res, case, t, context, actions)
+    judgement = _other_case(res, working) or judge(actor, res, case, t, context, actions)
     kind = CustodyKind.typed if res.typed else CustodyKind.scan
     row = custody(actor, site_id=scan_site(actor, judgement.record_case or case, t),
                   reason=judgement.reason, message=judgement.message, unit=res.unit,
@@ -133,6 +137,14 @@ def _needs_context(res: Resolved, t: Transition | None) -> bool:
     scanned before it."""
     return t is not None and t.event == BEDSIDE and not (
         res.reason is None and res.kind == "wristband")
+
+
+def _other_case(res: Resolved, working: Case | None) -> Judgement | None:
+    """A readable label of another case than the one being worked on."""
+    if working is None or res.reason is not None or res.case is None or res.case.id == working.id:
+        return None
+    reason = other_case_reason(res.case, working)
+    return Judgement(reason, MESSAGES[reason], working)
 
 
 def judge(actor: Principal, res: Resolved, case: Case | None, t: Transition | None,

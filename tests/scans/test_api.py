@@ -188,3 +188,24 @@ def test_scans_need_a_case_role(client: Any, auth: Any) -> None:
     assert r.status_code == 403 and r.json()["code"] == "role_forbidden"
     r = client.post("/api/scans", json={"payload": "CT1.X"})
     assert r.status_code == 401
+
+
+def test_a_scan_for_a_case_refuses_another_patients_bag(client: Any, auth: Any,
+                                                        collected: Any) -> None:
+    j, case = collected
+    other = j.enroll(mrn="MRN-OTHER-2")
+    j.to(other["id"], "collected")
+    theirs = j.typed(other["id"], "apheresis", "collection_staff")[0]
+    ours = j.typed(case["id"], "apheresis", "collection_staff")[0]
+    wrong = scan(client, auth, theirs, role="collection_staff", action="ship_to_manufacturing",
+                 case_id=case["id"])
+    assert wrong["verdict"] == "mismatch" and wrong["reason"] == "other_patient"
+    assert wrong["message"].startswith("STOP")
+    right = scan(client, auth, ours, role="collection_staff", action="ship_to_manufacturing",
+                 case_id=case["id"])
+    assert right["verdict"] == "match" and right["case_id"] == case["id"]
+    # Without the case, the same bag is judged for its own case, which it matches.
+    alone = scan(client, auth, theirs, role="collection_staff", action="ship_to_manufacturing")
+    assert alone["verdict"] == "match" and alone["case_id"] == other["id"]
+    missing = scan(client, auth, ours, role="collection_staff", case_id=999_999, status=404)
+    assert missing["code"] == "case_not_found"
