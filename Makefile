@@ -40,21 +40,21 @@ serve: install frontend
 
 test: test-python test-frontend
 
-test-python: install
-	$(BIN)/ruff check cartrack tests bench
+test-python: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # Your own loop: SQLite only, in parallel, without the real-time process drills.
-test-fast: install
-	$(BIN)/ruff check cartrack tests bench
+test-fast: lint
 	CARTRACK_TEST_POSTGRES_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime"
 
 test-frontend: frontend
 	cd frontend && npm test && npm run e2e
 
+# The safety nets: lint, types (migrations aside) and the import contracts of pyproject.toml.
 lint: install
 	$(BIN)/ruff check cartrack tests bench
 	$(BIN)/mypy cartrack
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m bench

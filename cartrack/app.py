@@ -16,9 +16,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cartrack import __version__
+from cartrack.alerts.routes import router as alerts_router
+from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
 from cartrack.errors import DomainError, ErrorBody
+from cartrack.journey.routes import router as journey_router
+from cartrack.labels.routes import router as labels_router
+from cartrack.protocols.routes import router as protocols_router
+from cartrack.scans.routes import router as scans_router
 from cartrack.security import PUBLIC
 from cartrack.settings import get_settings
+from cartrack.units.routes import router as units_router
+from cartrack.users.routes import router as users_router
 
 log = logging.getLogger("cartrack")
 
@@ -164,15 +172,6 @@ def _mount_frontend(app: FastAPI) -> None:
 
 
 def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
-    from cartrack.alerts.routes import router as alerts_router
-    from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
-    from cartrack.journey.routes import router as journey_router
-    from cartrack.labels.routes import router as labels_router
-    from cartrack.protocols.routes import router as protocols_router
-    from cartrack.scans.routes import router as scans_router
-    from cartrack.units.routes import router as units_router
-    from cartrack.users.routes import router as users_router
-
     settings = get_settings()
     run_scheduler = settings.scheduler_enabled if start_scheduler is None else start_scheduler
 

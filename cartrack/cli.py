@@ -42,7 +42,7 @@ def db_upgrade() -> None:
 
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          scheduler: bool = typer.Option(None, help="run the alert scheduler in this process "
+          scheduler: bool | None = typer.Option(None, help="run the alert scheduler in this process "
                                                     "(default: CARTRACK_SCHEDULER_ENABLED)")) -> None:
     """Run the API and the web UI (and, embedded, the alert scheduler)."""
     import uvicorn

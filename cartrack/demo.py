@@ -28,7 +28,7 @@ SITES = [
            kinds=[SiteKind.manufacturing_facility]),
 ]
 
-USERS = [
+USERS: list[tuple[str, str, list[tuple[Role, str | None]]]] = [
     ("admin", "Ada Admin", [(Role.admin, None)]),
     ("coordinator", "Cora Coordinator", [(Role.coordinator, "TC-CITY"),
                                          (Role.coordinator, "CC-NORTH")]),

@@ -78,7 +78,7 @@ def load_principal(session: Session, user: User, kind: str, csrf: str | None = N
     return Principal(user, [(m.role, m.site_id) for m in rows], kind, csrf)
 
 
-def _bearer_token(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -97,7 +97,7 @@ def _touch(auth_id: int) -> None:
 
 
 def authenticate(request: Request, session: SessionDep) -> Principal:
-    token = _bearer_token(request)
+    token = bearer_token(request)
     kind = "bearer" if token else "cookie"
     token = token or request.cookies.get(SESSION_COOKIE)
     if not token:

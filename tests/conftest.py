@@ -17,7 +17,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from cartrack import clock
+from cartrack.app import create_app
 from cartrack.db import engine_for, new_session
+from cartrack.demo import seed_reference
+from cartrack.migrate import upgrade
 from cartrack.settings import get_settings
 from tests.helpers.auth import bearer_for
 from tests.helpers.constants import PASSWORD, ROLES
@@ -43,8 +46,6 @@ def _configure(url: str) -> None:
 
 
 def _seed(url: str) -> None:
-    from cartrack.demo import seed_reference
-    from cartrack.migrate import upgrade
 
     upgrade(url)
     _configure(url)
@@ -118,7 +119,6 @@ def session(db_url: str) -> Iterator[Session]:
 
 @pytest.fixture
 def app(db_url: str) -> Any:
-    from cartrack.app import create_app
 
     return create_app(start_scheduler=False)
 

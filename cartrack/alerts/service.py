@@ -111,7 +111,7 @@ def _id_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
     json_each on SQLite) instead of one per id: batches of hundreds stay cheap to build."""
     if _is_pg(session):
         return column == any_(literal(list(ids), ARRAY(Integer)))
-    values = sa_select(literal_column("value")).select_from(
+    values: Any = sa_select(literal_column("value")).select_from(
         func.json_each(literal(json.dumps(list(ids)))))
     return column.in_(values)
 

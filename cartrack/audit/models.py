@@ -55,13 +55,3 @@ class AuditOut(BaseModel):
     old: dict[str, Any] | None
     new: dict[str, Any] | None
     reason: str | None
-
-
-class SignatureOut(BaseModel):
-    id: int
-    printed_name: str
-    meaning: str
-    signed_at: datetime
-    record_type: str
-    record_ref: str
-    record_hash: str

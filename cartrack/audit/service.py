@@ -11,12 +11,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import func, text
 from sqlalchemy import select as sa_select
-from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cartrack import clock
-from cartrack.audit.models import AuditEntry, Signature
+from cartrack.audit.models import AuditEntry, AuditOut, Signature
+from cartrack.pagination import Page
 
 GENESIS = "0" * 64
 _ADVISORY_LOCK_KEY = 74_712_001
@@ -65,7 +66,7 @@ def _last_hash(session: Session) -> str:
         # READ COMMITTED only a statement begun after the lock sees the previous holder's row.
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
     last = session.execute(
-        sa_select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)  # type: ignore[union-attr]
+        sa_select(col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
     ).scalar()
     return last or GENESIS
 
@@ -96,11 +97,12 @@ class VerifyResult:
 
 
 def _audit_rows(session: Session, batch: int = 5000) -> Iterator[Any]:
-    cols = (AuditEntry.id, AuditEntry.at, AuditEntry.user_id, AuditEntry.printed_name,
-            AuditEntry.action, AuditEntry.entity, AuditEntry.entity_id, AuditEntry.old,
-            AuditEntry.new, AuditEntry.reason, AuditEntry.prev_hash, AuditEntry.hash)
+    cols = [col(c) for c in (AuditEntry.id, AuditEntry.at, AuditEntry.user_id,
+                             AuditEntry.printed_name, AuditEntry.action, AuditEntry.entity,
+                             AuditEntry.entity_id, AuditEntry.old, AuditEntry.new,
+                             AuditEntry.reason, AuditEntry.prev_hash, AuditEntry.hash)]
     result = session.execute(
-        sa_select(*cols).order_by(AuditEntry.id).execution_options(yield_per=batch)  # type: ignore[arg-type]
+        sa_select(*cols).order_by(col(AuditEntry.id)).execution_options(yield_per=batch)
     )
     yield from result
 
@@ -144,24 +146,14 @@ def add_signature(session: Session, *, user_id: int, printed_name: str, meaning:
     return sig
 
 
-def signatures_for_case(session: Session, case_id: int) -> list[Signature]:
-    return list(session.exec(select(Signature).where(Signature.case_id == case_id)
-                             .order_by(Signature.id)).all())  # type: ignore[arg-type]
-
-
 PHI_ENTITIES = frozenset({"patient"})
 
 
 def page_for_case(session: Session, case_id: int, limit: int, offset: int, *,
-                  include_phi: bool) -> Any:
-    from sqlalchemy import func
-
-    from cartrack.audit.models import AuditOut
-    from cartrack.pagination import Page
-
-    where = AuditEntry.case_id == case_id
+                  include_phi: bool) -> Page[AuditOut]:
+    where = col(AuditEntry.case_id) == case_id
     total = session.exec(select(func.count()).select_from(AuditEntry).where(where)).one()
-    rows = session.exec(select(AuditEntry).where(where).order_by(AuditEntry.id)  # type: ignore[arg-type]
+    rows = session.exec(select(AuditEntry).where(where).order_by(col(AuditEntry.id))
                         .limit(limit).offset(offset)).all()
     items = []
     for r in rows:

@@ -21,14 +21,3 @@ def check_character(text: str) -> str:
             )
         p = ((p + value) * 2) % 37
     return ALPHABET[(38 - p) % 37]
-
-
-def has_valid_check_character(text_with_check: str) -> bool:
-    """True when the last character is the check character of the rest."""
-    if len(text_with_check) < 2:
-        return False
-    body, given = text_with_check[:-1], text_with_check[-1].upper()
-    try:
-        return check_character(body) == given
-    except InvalidCharacterError:
-        return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from cartrack import clock
 from cartrack.identity.identifiers import make_coi, make_din
@@ -20,8 +20,8 @@ def next_value(session: Session, name: str) -> int:
     session.execute(insert(SequenceCounter).values(name=name, value=0)
                     .on_conflict_do_nothing(index_elements=["name"]))
     value = session.execute(
-        update(SequenceCounter).where(SequenceCounter.name == name)  # type: ignore[arg-type]
-        .values(value=SequenceCounter.value + 1).returning(SequenceCounter.value)
+        update(SequenceCounter).where(col(SequenceCounter.name) == name)
+        .values(value=col(SequenceCounter.value) + 1).returning(col(SequenceCounter.value))
     ).scalar_one()
     return int(value)
 

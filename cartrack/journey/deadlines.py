@@ -121,7 +121,7 @@ def close_deadlines(session: Session, case_id: int, kinds: tuple[DeadlineKind, .
     if closed:
         session.execute(
             update(Alert).where(col(Alert.deadline_id).in_([d.id for d in closed]),
-                                Alert.status == "pending").values(status="cancelled")
+                                col(Alert.status) == "pending").values(status="cancelled")
         )
     return closed
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cartrack import clock
 from cartrack.alerts.models import DeadlineKind
@@ -168,7 +168,7 @@ def qc_test_in_protocol(ctx: Ctx, d: QcResultData) -> Failure | None:
 
 def latest_qc(session: Session, case_id: int) -> dict[str, QcResult]:
     rows = session.exec(select(QcResult).where(QcResult.case_id == case_id)
-                        .order_by(QcResult.id)).all()  # type: ignore[arg-type]
+                        .order_by(col(QcResult.id))).all()
     return {r.test: r for r in rows}
 
 

@@ -298,7 +298,7 @@ def _pil_font(bold: bool, size_px: float) -> ImageFont.FreeTypeFont:
 
 
 @functools.cache
-def _pdf_fonts() -> tuple[str, str]:
+def pdf_fonts() -> tuple[str, str]:
     names = ("CartrackText", "CartrackText-Bold")
     for name, path in zip(names, _font_files(), strict=True):
         pdfmetrics.registerFont(TTFont(name, path))
@@ -440,7 +440,7 @@ def _pdf_label(pdf: Canvas, lay: Layout) -> None:
         path.rect((lay.qr_x + c * m) * mm, y(lay.qr_y + (r + 1) * m), run * m * mm, m * mm)
     pdf.setFillGray(0)
     pdf.drawPath(path, stroke=0, fill=1)
-    fonts = _pdf_fonts()
+    fonts = pdf_fonts()
 
     def measure(text: str, em: float, bold: bool) -> float:
         return pdfmetrics.stringWidth(text, fonts[bold], em * mm) / mm

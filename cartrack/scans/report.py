@@ -25,6 +25,7 @@ from cartrack.audit.models import Signature
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.models import Case, CaseEvent
 from cartrack.labels.models import LabelPrint
+from cartrack.labels.render import pdf_fonts
 from cartrack.protocols.models import Protocol
 from cartrack.scans.models import CustodyEvent
 from cartrack.units.models import Unit, Wristband
@@ -207,9 +208,7 @@ _SECTIONS: list[tuple[str, str, list[tuple[str, str, float]]]] = [
 
 
 def _fonts() -> tuple[str, str]:
-    from cartrack.labels.render import _pdf_fonts
-
-    return _pdf_fonts()
+    return pdf_fonts()
 
 
 def to_pdf(report: CustodyReport) -> bytes:

@@ -12,11 +12,11 @@ from cartrack.identity.identifiers import make_unit_id
 from cartrack.identity.service import allocate_din
 from cartrack.journey.models import Case
 from cartrack.security import Principal
-from cartrack.units.models import Unit, Wristband
+from cartrack.units.models import Unit, UnitKind, UnitStatus, Wristband
 from cartrack.users.models import Site
 
 
-def create_units(session: Session, actor: Principal, case: Case, site: Site, kind: str,
+def create_units(session: Session, actor: Principal, case: Case, site: Site, kind: UnitKind,
                  volumes: list[float], *, parent: Unit | None = None,
                  collected_at: datetime | None = None,
                  expires_at: datetime | None = None) -> list[Unit]:
@@ -25,7 +25,7 @@ def create_units(session: Session, actor: Principal, case: Case, site: Site, kin
     units = []
     for container, volume in enumerate(volumes, start=1):
         unit = Unit(unit_id=make_unit_id(din, container), case_id=case.id or 0, kind=kind,
-                    parent_id=parent.id if parent else None, status="labeled", site_id=site.id,
+                    parent_id=parent.id if parent else None, status=UnitStatus.labeled, site_id=site.id,
                     volume_ml=volume, collected_at=collected_at, expires_at=expires_at,
                     created_at=clock.now())
         session.add(unit)
@@ -39,14 +39,14 @@ def create_units(session: Session, actor: Principal, case: Case, site: Site, kin
     return units
 
 
-def units_of(session: Session, case_id: int, kind: str | None = None) -> list[Unit]:
+def units_of(session: Session, case_id: int, kind: UnitKind | None = None) -> list[Unit]:
     query = select(Unit).where(Unit.case_id == case_id)
     if kind:
         query = query.where(Unit.kind == kind)
     return list(session.exec(query.order_by(col(Unit.id))).all())
 
 
-def set_status(session: Session, actor: Principal, units: list[Unit], status: str, *,
+def set_status(session: Session, actor: Principal, units: list[Unit], status: UnitStatus, *,
                site_id: int | None = None, location: str | None = None) -> None:
     for unit in units:
         old = {"status": unit.status, "site_id": unit.site_id, "location": unit.location}

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from cartrack import security
@@ -58,7 +59,7 @@ def token(session: SessionDep, username: Annotated[str, Form(min_length=1, max_l
 
 @router.post("/auth/logout", status_code=204, dependencies=[Depends(SIGNED_IN)])
 def logout(session: SessionDep, request: Request, response: Response) -> None:
-    raw = security._bearer_token(request) or request.cookies.get(security.SESSION_COOKIE)
+    raw = security.bearer_token(request) or request.cookies.get(security.SESSION_COOKIE)
     if raw:
         service.close_session(session, raw)
     response.delete_cookie(security.SESSION_COOKIE, path="/")
@@ -83,8 +84,6 @@ def create_site(session: SessionDep, body: SiteIn, principal: Principal = Depend
 def list_users(session: SessionDep,
                limit: int = Query(50, ge=1, le=200), offset: int = Query(0, ge=0, le=10**9),
                _: Principal = Depends(ADMIN)) -> Page[UserOut]:
-    from sqlalchemy import func
-
     total = session.exec(select(func.count()).select_from(User)).one()
     rows = session.exec(select(User).order_by(col(User.username)).limit(limit).offset(offset))
     return Page[UserOut](items=[service.user_out(session, u) for u in rows], total=int(total),

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from cartrack.alerts import service
+from cartrack.alerts.models import Alert
 from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
 from tests.helpers.alerts import (
@@ -196,7 +197,6 @@ def test_pending_alerts_of_a_closed_deadline_never_fire(client: Any, auth: Any,
     frozen.advance(days=3)
     service.deliver_due()
     with new_session(read_only=True) as s:
-        from cartrack.alerts.models import Alert
 
         rows = s.exec(select(Alert).where(Alert.case_id == case["id"])
                       .order_by(col(Alert.id))).all()

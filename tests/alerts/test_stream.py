@@ -6,11 +6,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from cartrack import clock
 from cartrack.alerts import routes, service
+from cartrack.app import create_app
 from tests.helpers.alerts import SseReader, add_alert, alert, served_app, wait_for
 
 pytestmark = pytest.mark.realtime
@@ -64,13 +66,11 @@ def test_stream_shows_new_alerts_live_and_resumes_without_gaps(
 
 
 def _ack(base: str, alert_id: int, headers: dict[str, str]) -> Any:
-    import httpx
 
     return httpx.post(f"{base}/api/alerts/{alert_id}/ack", headers=headers, json={})
 
 
 def test_embedded_scheduler_fires_a_deadline_within_a_second_of_due(db_url: str) -> None:
-    from cartrack.app import create_app
 
     due = clock.now() + timedelta(seconds=2)
     alert_id = add_alert(None, fire_at=due)

@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 
+from cartrack.db import db_session, new_session
 from cartrack.security import Access, Public
+from cartrack.users.models import MembershipIn, SiteIn, SiteKind, UserIn
+from cartrack.users.service import create_site, create_user
 from tests.helpers.auth import bearer_for
 from tests.helpers.constants import ROLES
+from tests.helpers.journey import Journey
 from tests.helpers.routes import access_rule, api_routes
 
 STREAMING = re.compile(r"/stream$")
@@ -72,10 +76,6 @@ def test_each_role_gets_exactly_what_its_rule_allows(app: Any, client: Any, auth
 
 
 def test_case_of_another_site_answers_404(client: Any, auth: Any, db_url: str) -> None:
-    from cartrack.db import new_session
-    from cartrack.users.models import MembershipIn, SiteIn, SiteKind, UserIn
-    from cartrack.users.service import create_site, create_user
-    from tests.helpers.journey import Journey
 
     with new_session() as s:
         create_site(s, None, SiteIn(code="TC-FAR", name="Far Hospital", timezone="Europe/Paris",
@@ -102,7 +102,6 @@ def test_case_of_another_site_answers_404(client: Any, auth: Any, db_url: str) -
 
 
 def test_manufacturing_staff_do_not_see_patient_details(client: Any, auth: Any) -> None:
-    from tests.helpers.journey import Journey
 
     case = Journey(client, auth).enroll()
     assert client.get(f"/api/cases/{case['id']}", headers=auth["coordinator"]).json()["patient"]
@@ -115,7 +114,6 @@ def test_manufacturing_staff_do_not_see_patient_details(client: Any, auth: Any) 
 def test_every_transaction_commits_before_the_response_is_sent(app: Any) -> None:
     """A yield dependency of the default scope ends after the response: a client could then
     read before the write is committed, or see success for a commit that fails."""
-    from cartrack.db import db_session
 
     late = []
     for route in api_routes(app):

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -21,7 +22,7 @@ from tests.helpers.routes import access_rule, api_routes
 # A stream never ends and a logout ends the token the other calls use.
 SKIPPED = {("GET", "/api/alerts/stream"), ("POST", "/api/auth/logout")}
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance,
-          content_type_conformance]
+          content_type_conformance, positive_data_acceptance]
 
 
 def _operations() -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from cartrack.db import get_engine
+from tests.helpers.journey import Journey
 
 CLI = [sys.executable, "-m", "cartrack.cli"]
 
@@ -26,7 +28,6 @@ def _verify() -> subprocess.CompletedProcess[str]:
 ])
 def test_triggers_refuse_changes_to_the_trail(db_url: str, client: Any, auth: Any,
                                               statement: str) -> None:
-    from tests.helpers.journey import Journey
 
     case = Journey(client, auth).enroll()
     Journey(client, auth).ok("coordinator", case["id"], "cancel", {"reason": "test cancel"},
@@ -36,7 +37,6 @@ def test_triggers_refuse_changes_to_the_trail(db_url: str, client: Any, auth: An
 
 
 def test_verify_walks_the_chain(db_url: str, client: Any, auth: Any) -> None:
-    from tests.helpers.journey import Journey
 
     Journey(client, auth).enroll()
     out = _verify()
@@ -56,7 +56,6 @@ def _bypass_triggers(conn: Any) -> None:
 
 
 def test_verify_names_the_first_altered_row(db_url: str, client: Any, auth: Any) -> None:
-    from tests.helpers.journey import Journey
 
     Journey(client, auth).enroll()
     with get_engine().begin() as conn:
@@ -71,7 +70,6 @@ def test_verify_names_the_first_altered_row(db_url: str, client: Any, auth: Any)
 
 
 def test_verify_detects_a_removed_row(db_url: str, client: Any, auth: Any) -> None:
-    from tests.helpers.journey import Journey
 
     Journey(client, auth).enroll()
     with get_engine().begin() as conn:
@@ -85,9 +83,7 @@ def test_verify_detects_a_removed_row(db_url: str, client: Any, auth: Any) -> No
 
 
 def test_concurrent_writers_keep_one_chain(db_url: str, client: Any, auth: Any) -> None:
-    import threading
 
-    from tests.helpers.journey import Journey
 
     j = Journey(client, auth)
     cases = [j.enroll(mrn=f"M{i}")["id"] for i in range(4)]

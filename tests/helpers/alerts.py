@@ -19,11 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import uvicorn
+from aiosmtpd.controller import Controller
 from sqlmodel import col, select
 
 from cartrack import clock
 from cartrack.alerts.models import Alert, AlertDelivery
 from cartrack.alerts.raising import create_alert
+from cartrack.app import create_app
 from cartrack.db import new_session
 from cartrack.settings import get_settings
 from cartrack.users.models import Site
@@ -127,7 +130,6 @@ class Inbox:
 
 @contextmanager
 def smtp_server() -> Iterator[Inbox]:
-    from aiosmtpd.controller import Controller
 
     inbox = Inbox(port=free_port())
 
@@ -200,9 +202,7 @@ def webhook_receiver(status: int = 200) -> Iterator[Receiver]:
 
 @contextmanager
 def served_app() -> Iterator[str]:
-    import uvicorn
 
-    from cartrack.app import create_app
 
     port = free_port()
     config = uvicorn.Config(create_app(start_scheduler=False), host="127.0.0.1", port=port,

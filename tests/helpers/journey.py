@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from typing import Any
 
+import zxingcpp
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from cartrack import clock
 from cartrack.identity.identifiers import printed_unit
@@ -113,10 +116,7 @@ STEPS: list[tuple[str, Any]] = [
 
 def read_qr(image_bytes: bytes) -> str:
     """The one QR code in a PNG, read by an independent decoder (zxing-cpp)."""
-    import io
 
-    import zxingcpp
-    from PIL import Image
 
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(image_bytes)),
                                    formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))

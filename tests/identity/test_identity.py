@@ -24,6 +24,9 @@ from cartrack.identity.identifiers import (
     printed_coi,
     printed_unit,
 )
+from cartrack.identity.models import SequenceCounter
+from cartrack.identity.service import allocate_coi
+from tests.helpers.journey import Journey
 
 CLI = [sys.executable, "-m", "cartrack.cli"]
 
@@ -103,7 +106,6 @@ def test_cli_validate(valid: bool) -> None:
 
 
 def test_sequences_have_no_gaps_or_duplicates_under_concurrency(db_url: str) -> None:
-    from cartrack.identity.service import allocate_coi
 
     results: list[str] = []
     errors: list[BaseException] = []
@@ -131,8 +133,6 @@ def test_sequences_have_no_gaps_or_duplicates_under_concurrency(db_url: str) -> 
 
 
 def test_rolled_back_allocation_leaves_no_gap(db_url: str) -> None:
-    from cartrack.identity.models import SequenceCounter
-    from cartrack.identity.service import allocate_coi
 
     with new_session() as s:
         first = allocate_coi(s, "A9999")
@@ -146,7 +146,6 @@ def test_rolled_back_allocation_leaves_no_gap(db_url: str) -> None:
 
 def test_case_search_refuses_a_typed_coi_with_a_wrong_check_character(
         client: Any, auth: Any) -> None:
-    from tests.helpers.journey import Journey
 
     case = Journey(client, auth).enroll()
     k = case["coi_check"]

@@ -18,11 +18,14 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from cartrack.audit.models import AuditEntry
+from cartrack.cli import app
 from cartrack.db import new_session
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.labels.models import LabelPrint
 from cartrack.labels.render import LABEL_SIZES
 from cartrack.settings import get_settings
+from cartrack.users.models import MembershipIn, SiteIn, SiteKind, UserIn
+from cartrack.users.service import create_site, create_user
 from tests.helpers.auth import bearer_for
 from tests.helpers.journey import Journey, read_qr
 
@@ -196,8 +199,6 @@ def test_patient_details_only_for_clinical_staff_and_when_configured(
 def far_user(db_url: str) -> dict[str, str]:
     """A coordinator and infusion nurse of another treatment center, with its own case."""
 
-    from cartrack.users.models import MembershipIn, SiteIn, SiteKind, UserIn
-    from cartrack.users.service import create_site, create_user
 
     with new_session() as s:
         create_site(s, None, SiteIn(code="TC-FAR", name="Far Hospital", timezone="Europe/Paris",
@@ -245,7 +246,6 @@ def test_roles_and_sites_of_the_label_endpoints(client: Any, auth: Any, db_url: 
 
 
 def test_cli_prints_a_case_sheet(client: Any, auth: Any, tmp_path: Path) -> None:
-    from cartrack.cli import app
 
     _, case = collected_case(client, auth)
     runner = CliRunner()

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from cartrack.db import make_engine
 from tests.helpers.journey import Journey
 
 CLI = [sys.executable, "-m", "cartrack.cli"]
@@ -64,7 +65,6 @@ def test_demo_builds_a_fresh_database_with_cases_along_the_journey(tmp_path: Pat
     out = subprocess.run([*CLI, "demo", "--no-serve"], env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    from cartrack.db import make_engine
 
     engine = make_engine(url)
     with engine.connect() as conn:

@@ -16,6 +16,7 @@ from cartrack.identity.identifiers import printed_unit
 from cartrack.scans.models import CustodyEvent
 from cartrack.units.models import Unit
 from tests.helpers.journey import SignedJourney
+from tests.labels.test_api import far_user
 
 
 def scan(client: Any, auth: Any, payload: str, role: str = "coordinator",
@@ -163,7 +164,6 @@ def test_quarantined_and_expired_bags(client: Any, auth: Any, collected: Any) ->
 def test_a_unit_of_another_site_is_unknown_and_nothing_leaks(client: Any, auth: Any,
                                                              collected: Any, db_url: str
                                                              ) -> None:
-    from tests.labels.test_api import far_user
 
     j, case = collected
     payload = j.typed(case["id"], "apheresis", "collection_staff")[0]

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
 from sqlmodel import select
 
 from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
+from cartrack.settings import Settings
+from cartrack.users.models import User
 from tests.helpers.constants import PASSWORD
 
 
@@ -97,7 +101,6 @@ def test_garbage_token_is_401(client: Any) -> None:
 
 
 def test_passwords_are_stored_as_argon2id(db_url: str) -> None:
-    from cartrack.users.models import User
 
     with new_session() as s:
         hashes = [u.password_hash for u in s.exec(select(User)).all()]
@@ -106,10 +109,7 @@ def test_passwords_are_stored_as_argon2id(db_url: str) -> None:
 
 
 def test_production_refuses_the_default_secret(monkeypatch: Any) -> None:
-    import pytest
-    from pydantic import ValidationError
 
-    from cartrack.settings import Settings
 
     monkeypatch.setenv("CARTRACK_ENVIRONMENT", "production")
     monkeypatch.delenv("CARTRACK_SECRET_KEY", raising=False)
