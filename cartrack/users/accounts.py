@@ -4,6 +4,7 @@ password, and editing roles and sites. Every change is audited with its old and 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -29,8 +30,8 @@ def revoke_sessions(session: Session, user_id: int, keep: int | None = None) -> 
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _record(session: Session, actor: Principal, action: str, user: User, old: dict[str, object],
-            new: dict[str, object]) -> None:
+def _record(session: Session, actor: Principal, action: str, user: User, old: dict[str, Any],
+            new: dict[str, Any]) -> None:
     audit.record(session, user_id=actor.id, printed_name=actor.name, action=action,
                  entity="user", entity_id=user.id or 0, old=old, new=new)
 

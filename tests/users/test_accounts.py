@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from cartrack.audit.models import AuditEntry
-from cartrack.db import new_session
+from cartrack.db import make_engine, new_session
+from cartrack.migrate import upgrade
 from tests.helpers.auth import bearer_for
 from tests.helpers.constants import PASSWORD
 
@@ -292,3 +295,24 @@ def test_editing_roles_refuses_what_creating_refuses(client: Any, auth: Any) -> 
     assert by_coordinator.status_code == 403
     assert [m["role"] for m in user_row(client, auth, "lab_tech")["memberships"]] == ["lab_tech"]
     assert audit_of(lab, "change_roles") == []
+
+
+def test_the_migration_refuses_printed_names_shared_by_active_users(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0004")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for name, full_name, active in (("a", "Sam Signer", True), ("b", "sam  SIGNER", True),
+                                        ("c", "Old Name", True), ("d", "old name", False)):
+            conn.execute(text('INSERT INTO "user" (username, full_name, password_hash, active, '
+                              "failed_logins, created_at) VALUES (:u, :n, 'x', :a, 0, "
+                              "'2026-01-01 00:00:00')"), {"u": name, "n": full_name, "a": active})
+    with pytest.raises(RuntimeError, match="these are shared: Sam Signer"):
+        upgrade(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE \"user\" SET full_name = 'Sam B. Signer' WHERE username = 'b'"))
+    upgrade(url)  # nothing was half-done by the refused attempt
+    with engine.connect() as conn:
+        keys = dict(conn.execute(text('SELECT username, printed_name_key FROM "user"')).all())
+    engine.dispose()
+    assert keys == {"a": "sam signer", "b": "sam b. signer", "c": "old name", "d": "old name"}

@@ -7,6 +7,8 @@ Revises: 0004
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 import sqlmodel
@@ -47,7 +49,7 @@ def upgrade() -> None:
                               sqlite_where=sa.text("active"), postgresql_where=sa.text("active"))
 
 
-def _refuse_shared_names(rows: list[sa.Row[tuple[int, str, bool]]]) -> None:
+def _refuse_shared_names(rows: Sequence[Any]) -> None:
     active: dict[str, list[str]] = {}
     for row in rows:
         if row.active:
