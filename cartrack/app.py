@@ -1,4 +1,5 @@
-"""The FastAPI application: routers, one error shape, body limits, the built UI."""
+"""The FastAPI application: routers, one error shape, body limits, security headers, the built
+UI."""
 
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from cartrack import __version__
 from cartrack.alerts.routes import router as alerts_router
 from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
 from cartrack.errors import DomainError, ErrorBody
+from cartrack.headers import SecurityHeaders
 from cartrack.journey.routes import router as journey_router
 from cartrack.labels.routes import router as labels_router
 from cartrack.protocols.routes import router as protocols_router
 from cartrack.scans.routes import router as scans_router
-from cartrack.security import PUBLIC
+from cartrack.security import PUBLIC, warm_up
 from cartrack.settings import get_settings
 from cartrack.units.routes import router as units_router
 from cartrack.users.routes import router as users_router
@@ -177,14 +179,20 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm_up()
         stop_scheduler = start_alert_scheduler(app, run_scheduler)
         yield
         if stop_scheduler is not None:
             stop_scheduler()
 
+    # In production the API's documentation pages and spec are not served at all: their
+    # pages need a CDN and inline scripts the CSP refuses. `cartrack openapi` writes the spec.
+    no_docs: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None} \
+        if settings.is_production else {}
     app = FastAPI(title="cartrack", version=__version__, lifespan=lifespan,
                   description="Chain-of-identity and chain-of-custody tracking for autologous "
-                              "CAR-T cell therapy.", responses=ERROR_RESPONSES)
+                              "CAR-T cell therapy.", responses=ERROR_RESPONSES,
+                  **no_docs)
     install_error_handlers(app)
     for router in (users_router, protocols_router, journey_router, units_router, labels_router,
                    scans_router, alerts_router):
@@ -196,4 +204,8 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
 
     _mount_frontend(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    # Added last, so it is the outer one: refusals of the body limit carry the headers too.
+    docs_pages = frozenset() if settings.is_production else frozenset({"/docs", "/redoc"})
+    app.add_middleware(SecurityHeaders, production=settings.is_production,  # type: ignore[arg-type]
+                       docs_paths=docs_pages)
     return app

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from cartrack.identity.checkchar import InvalidCharacterError, check_character
 from cartrack.identity.identifiers import IdentifierError, validate_printed
+from cartrack.settings import get_settings
 
 app = typer.Typer(help="cartrack: chain of identity for autologous CAR-T therapy.",
                   no_args_is_help=True)
@@ -25,9 +27,18 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(id_app, name="id")
 
 
-def _database_url() -> str:
-    from cartrack.settings import get_settings
+@app.callback()
+def _refuse_bad_settings() -> None:
+    """Every command starts by reading the CARTRACK_* settings, and stops on a wrong one."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+        typer.echo("cartrack: refusing to start: " + "; ".join(problems), err=True)
+        raise typer.Exit(2) from exc
 
+
+def _database_url() -> str:
     return get_settings().database_url
 
 
@@ -62,7 +73,6 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     from cartrack.db import new_session
     from cartrack.demo import seed
     from cartrack.migrate import reset
-    from cartrack.settings import get_settings
 
     settings = get_settings()
     reset(settings.database_url)

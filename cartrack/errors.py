@@ -20,7 +20,8 @@ class DomainError(Exception):
     code = "bad_request"
 
     def __init__(self, detail: str, *, code: str | None = None, status_code: int | None = None,
-                 context: dict[str, Any] | None = None) -> None:
+                 context: dict[str, Any] | None = None,
+                 fields: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if code:
@@ -28,6 +29,7 @@ class DomainError(Exception):
         if status_code:
             self.status_code = status_code
         self.context = context
+        self.fields = fields
         # Records a refusal must leave behind (failed scans, mismatch alerts, failed logins):
         # written in a fresh transaction after the refused one is rolled back.
         self.on_refusal: list[Callable[[Any], None]] = []
@@ -38,6 +40,8 @@ class DomainError(Exception):
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"detail": self.detail, "code": self.code}
+        if self.fields is not None:
+            out["fields"] = self.fields
         if self.context is not None:
             out["context"] = self.context
         return out

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from functools import cache
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
 from sqlmodel import Session, select
@@ -16,25 +19,63 @@ from cartrack import clock
 from cartrack.clock import as_utc
 from cartrack.db import UNSAFE_METHODS, SessionDep, new_session
 from cartrack.errors import Forbidden, Unauthorized
-from cartrack.settings import get_settings
+from cartrack.settings import HashProfile, get_settings
 from cartrack.users.models import AuthSession, Membership, Role, User
 
 SESSION_COOKIE = "cartrack_session"
 CSRF_HEADER = "x-csrf-token"
 LAST_SEEN_GRANULARITY = timedelta(seconds=30)
+Memberships = Sequence[tuple[str, int | None]]
 
-_hasher = PasswordHasher()
+# argon2-cffi's own profiles: RFC 9106's low-memory one (its default), and its cheapest cost
+# with full-length salt and hash for test suites (production refuses that profile).
+_HASHERS = {
+    HashProfile.standard: PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY),
+    HashProfile.fast: PasswordHasher.from_parameters(
+        dataclasses.replace(profiles.CHEAPEST, salt_len=16, hash_len=32)),
+}
+
+
+def _hasher() -> PasswordHasher:
+    return _HASHERS[get_settings().password_hash_profile]
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """A hash made with other parameters than today's profile (rehashed at the next sign-in)."""
+    try:
+        return _hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+@cache
+def _dummy_hash(profile: HashProfile) -> str:
+    return _HASHERS[profile].hash(secrets.token_urlsafe(24))
+
+
+def verify_password_or_dummy(password_hash: str | None, password: str) -> bool:
+    """Verify against the user's hash, or, for no user, against a dummy hash of the same cost:
+    an unknown username then takes as long to refuse as a wrong password."""
+    if password_hash is None:
+        verify_password(_dummy_hash(get_settings().password_hash_profile), password)
+        return False
+    return verify_password(password_hash, password)
+
+
+def warm_up() -> None:
+    """Make the dummy hash at start-up, not on the first unknown username."""
+    _dummy_hash(get_settings().password_hash_profile)
 
 
 def token_digest(token: str) -> str:
@@ -47,6 +88,7 @@ class Principal:
     memberships: list[tuple[str, int | None]]
     auth_kind: str = "bearer"
     csrf_token: str | None = None
+    auth_id: int | None = None
     roles: set[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,9 +115,14 @@ class Principal:
         return (role, site_id) in self.memberships or (role, None) in self.memberships
 
 
-def load_principal(session: Session, user: User, kind: str, csrf: str | None = None) -> Principal:
-    rows = session.exec(select(Membership).where(Membership.user_id == user.id)).all()
-    return Principal(user, [(m.role, m.site_id) for m in rows], kind, csrf)
+def memberships_of(session: Session, user_id: int | None) -> list[tuple[str, int | None]]:
+    rows = session.exec(select(Membership).where(Membership.user_id == user_id)).all()
+    return [(m.role, m.site_id) for m in rows]
+
+
+def load_principal(session: Session, user: User, kind: str, csrf: str | None = None,
+                   auth_id: int | None = None) -> Principal:
+    return Principal(user, memberships_of(session, user.id), kind, csrf, auth_id)
 
 
 def bearer_token(request: Request) -> str | None:
@@ -96,6 +143,28 @@ def _touch(auth_id: int) -> None:
             s.commit()
 
 
+def _token_refusal(auth: AuthSession | None, now: datetime) -> Unauthorized | None:
+    if auth is None or auth.revoked:
+        return Unauthorized("Your session is not valid; sign in again.", code="session_invalid")
+    if as_utc(auth.expires_at) <= now:
+        return Unauthorized("Your session has expired; sign in again.", code="session_expired")
+    idle = timedelta(minutes=get_settings().session_idle_minutes)
+    if auth.kind == "cookie" and as_utc(auth.last_seen_at) + idle <= now:
+        return Unauthorized("You were signed out after a period of inactivity; sign in again.",
+                            code="session_idle")
+    return None
+
+
+def session_refusal(auth: AuthSession | None, user: User | None, now: datetime) -> Unauthorized | None:
+    """Why a session or token no longer admits its holder, or None while it does."""
+    refusal = _token_refusal(auth, now)
+    if refusal is not None:
+        return refusal
+    if user is None or not user.active:
+        return Unauthorized("This account is disabled.", code="account_disabled")
+    return None
+
+
 def authenticate(request: Request, session: SessionDep) -> Principal:
     token = bearer_token(request)
     kind = "bearer" if token else "cookie"
@@ -108,41 +177,54 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
                                   AuthSession.kind == kind)
     ).first()
     now = clock.now()
-    if auth is None or auth.revoked:
-        raise Unauthorized("Your session is not valid; sign in again.", code="session_invalid")
-    if as_utc(auth.expires_at) <= now:
-        raise Unauthorized("Your session has expired; sign in again.", code="session_expired")
-    if kind == "cookie":
-        idle = timedelta(minutes=get_settings().session_idle_minutes)
-        if as_utc(auth.last_seen_at) + idle <= now:
-            raise Unauthorized("You were signed out after a period of inactivity; sign in again.",
-                               code="session_idle")
-        if request.method in UNSAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not secrets.compare_digest(sent, auth.csrf_token):
-                raise Forbidden("This form's security token is missing or stale; reload the page.",
-                                code="csrf_failed")
-    user = session.get(User, auth.user_id)
-    if user is None or not user.active:
-        raise Unauthorized("This account is disabled.", code="account_disabled")
+    if kind == "cookie" and request.method in UNSAFE_METHODS and _token_refusal(auth, now) is None:
+        assert auth is not None
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not secrets.compare_digest(sent, auth.csrf_token):
+            raise Forbidden("This form's security token is missing or stale; reload the page.",
+                            code="csrf_failed")
+    user = session.get(User, auth.user_id) if auth is not None else None
+    refusal = session_refusal(auth, user, now)
+    if refusal is not None:
+        raise refusal
+    assert auth is not None and user is not None and auth.id is not None
     if request.method in UNSAFE_METHODS:
         auth.last_seen_at = now
         session.add(auth)
     elif now - as_utc(auth.last_seen_at) >= LAST_SEEN_GRANULARITY:
         # A GET's transaction is read-only; on SQLite it holds no write lock to wait on.
-        assert auth.id is not None
         _touch(auth.id)
-    return load_principal(session, user, kind, auth.csrf_token if kind == "cookie" else None)
+    return load_principal(session, user, kind, auth.csrf_token if kind == "cookie" else None,
+                          auth.id)
+
+
+def still_admitted(auth_id: int, memberships: Memberships) -> bool:
+    """For a long-lived response (the alert stream): the session still admits its holder, and
+    the holder's roles and sites are those the response was opened with."""
+    with new_session(read_only=True) as session:
+        auth = session.get(AuthSession, auth_id)
+        user = session.get(User, auth.user_id) if auth is not None else None
+        if session_refusal(auth, user, clock.now()) is not None or user is None:
+            return False
+        if user.must_change_password:
+            return False
+        return sorted(memberships_of(session, user.id), key=str) == sorted(memberships, key=str)
 
 
 class Access:
     """A route's access rule. Every route declares one; a test walks them all."""
 
-    def __init__(self, *roles: Role, any_signed_in: bool = False) -> None:
+    def __init__(self, *roles: Role, any_signed_in: bool = False,
+                 before_password_change: bool = False) -> None:
         self.roles = frozenset(roles)
         self.any_signed_in = any_signed_in
+        # Open to a user who signed in with a temporary password and must change it first.
+        self.before_password_change = before_password_change
 
     def __call__(self, principal: Principal = Depends(authenticate)) -> Principal:
+        if principal.user.must_change_password and not self.before_password_change:
+            raise Forbidden("Change your temporary password before you go on.",
+                            code="password_change_required")
         if self.any_signed_in or principal.roles & self.roles:
             return principal
         raise Forbidden(
@@ -163,4 +245,6 @@ class Public:
 
 PUBLIC = Public()
 SIGNED_IN = Access(any_signed_in=True)
+# Who am I, sign out, change my password: open while a temporary password awaits its change.
+OWN_ACCOUNT = Access(any_signed_in=True, before_password_change=True)
 ADMIN = Access(Role.admin)

@@ -42,6 +42,7 @@ def _configure(url: str) -> None:
     os.environ["CARTRACK_DATABASE_URL"] = url
     os.environ["CARTRACK_ENVIRONMENT"] = "test"
     os.environ["CARTRACK_DEMO_PASSWORD"] = PASSWORD
+    os.environ["CARTRACK_PASSWORD_HASH_PROFILE"] = "fast"  # argon2's cheapest cost; not in production
     get_settings.cache_clear()
 
 

@@ -17,7 +17,7 @@ from cartrack.alerts import service
 from cartrack.alerts.service import AlertOut, DeliveryOut, Memberships, SummaryOut
 from cartrack.db import SessionDep, new_session
 from cartrack.pagination import Page
-from cartrack.security import ADMIN, SIGNED_IN, Principal
+from cartrack.security import ADMIN, SIGNED_IN, Principal, still_admitted
 from cartrack.settings import get_settings
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -26,8 +26,10 @@ AlertId = Path(ge=1, le=2**31 - 1)
 STREAM_POLL_SECONDS = 0.3
 STREAM_PING_SECONDS = 15
 STREAM_BATCH = 200
-# A stream ends after this long; the client reconnects with Last-Event-ID (and so signs in
-# again: a revoked session stops receiving alerts).
+# A stream re-checks its session this often, and before every alert it sends: it closes on
+# logout, idle expiry, a disabled account or a change of roles or sites.
+STREAM_RECHECK_SECONDS = 2.0
+# A stream ends after this long anyway; the client reconnects with Last-Event-ID.
 STREAM_MAX_SECONDS = 600
 
 
@@ -87,15 +89,17 @@ def stream(session: SessionDep, request: Request,
     """Server-Sent Events: each alert of yours as it fires, escalates or is acknowledged.
     The event id is the alert's feed position (`fire_seq`); reconnect with Last-Event-ID (or
     ?last_event_id=) to receive everything after it first. A comment every 15 s keeps the
-    connection alive."""
+    connection alive. The stream closes within seconds of a logout, an idle expiry, a disabled
+    account or a change of your roles or sites, and never sends an alert after it."""
     after = _resume_point(last_event_header, last_event_id)
     if after is None:
         after = service.feed_head(session)
     # Release the request's connection now: the stream polls with short sessions of its own.
     session.rollback()
     session.close()
-    return EventSourceResponse(_events(request, list(principal.memberships), after),
-                               ping=STREAM_PING_SECONDS)
+    assert principal.auth_id is not None
+    return EventSourceResponse(_events(request, principal.auth_id, list(principal.memberships),
+                                       after), ping=STREAM_PING_SECONDS)
 
 
 @router.get("/{alert_id}")
@@ -154,12 +158,21 @@ def _poll(memberships: Memberships, after: int) -> tuple[list[AlertOut], int]:
     return batch, last if len(batch) == STREAM_BATCH else max(last, head)
 
 
-async def _events(request: Request, memberships: Memberships, after: int
+async def _events(request: Request, auth_id: int, memberships: Memberships, after: int
                   ) -> AsyncIterator[ServerSentEvent]:
     yield ServerSentEvent(comment="cartrack alerts", retry=2000)
     ends = time.monotonic() + STREAM_MAX_SECONDS
+    checked = time.monotonic()
     while time.monotonic() < ends and not await request.is_disconnected():
+        if time.monotonic() - checked >= STREAM_RECHECK_SECONDS:
+            if not await run_in_threadpool(still_admitted, auth_id, memberships):
+                return
+            checked = time.monotonic()
         batch, after = await run_in_threadpool(_poll, memberships, after)
+        if batch:
+            if not await run_in_threadpool(still_admitted, auth_id, memberships):
+                return
+            checked = time.monotonic()
         for alert in batch:
             yield ServerSentEvent(data=alert.model_dump_json(), event="alert",
                                   id=str(alert.fire_seq))

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, field_validator
 from pydantic import Field as PField
-from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cartrack.db import UTCDateTime
@@ -39,15 +40,35 @@ class Site(SQLModel, table=True):
         return [k for k in self.kinds.split(",") if k]
 
 
+def printed_name_key(name: str) -> str:
+    """A printed name as a reader of a signature compares it: letter case, compatibility
+    forms and spacing aside."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def tidy_printed_name(name: str) -> str:
+    return " ".join(name.split())
+
+
 class User(SQLModel, table=True):
+    # Printed names appear on e-signatures: one active user per name.
+    __table_args__ = (Index("uq_user_active_printed_name", "printed_name_key", unique=True,
+                            sqlite_where=text("active"), postgresql_where=text("active")),)
+
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, index=True, max_length=64)
     full_name: str = Field(max_length=200, description="printed name used on signatures")
+    printed_name_key: str = Field(max_length=200)
     email: str | None = Field(default=None, max_length=200)
     password_hash: str = Field(max_length=300)
     active: bool = True
     failed_logins: int = 0
     locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Set by an admin's password reset: the temporary password admits one sign-in before this
+    # time, and that session may only change the password.
+    must_change_password: bool = False
+    temporary_password_expires_at: datetime | None = Field(default=None,
+                                                           sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -123,15 +144,45 @@ class UserOut(BaseModel):
     email: str | None
     active: bool
     locked: bool
+    must_change_password: bool
     memberships: list[MembershipOut]
+
+
+# Long enough for any password the rules accept and any older one; the rules say the rest.
+PasswordText = PField(min_length=1, max_length=200)
 
 
 class UserIn(BaseModel):
     username: str = PField(min_length=2, max_length=64, pattern=r"^[a-z0-9_.-]+$")
-    full_name: str = PField(min_length=1, max_length=200)
+    full_name: str = PField(min_length=1, max_length=200, pattern=r"\S")
     email: str | None = PField(default=None, max_length=200)
-    password: str = PField(min_length=10, max_length=200)
+    password: str = PField(min_length=1, max_length=200,
+                           description="12 to 64 characters, any script; not a common or "
+                                       "breached-style password; not your username or name")
     memberships: list[MembershipIn] = PField(min_length=1, max_length=50)
+
+    @field_validator("full_name")
+    @classmethod
+    def _tidy_name(cls, value: str) -> str:
+        return tidy_printed_name(value)
+
+
+class MembershipsIn(BaseModel):
+    memberships: list[MembershipIn] = PField(min_length=1, max_length=50)
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = PasswordText
+    new_password: str = PField(min_length=1, max_length=200,
+                               description="12 to 64 characters, any script; not a common or "
+                                           "breached-style password; not your username or name")
+
+
+class TemporaryPasswordOut(BaseModel):
+    user: UserOut
+    temporary_password: str = PField(description="shown once; admits one sign-in, which must "
+                                                 "set a new password")
+    expires_at: datetime
 
 
 class MeOut(UserOut):

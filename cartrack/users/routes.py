@@ -11,12 +11,24 @@ from cartrack import security
 from cartrack.db import SessionDep
 from cartrack.errors import NotFound
 from cartrack.pagination import Page
-from cartrack.security import ADMIN, PUBLIC, SIGNED_IN, Principal
+from cartrack.security import ADMIN, OWN_ACCOUNT, PUBLIC, SIGNED_IN, Principal
 from cartrack.settings import get_settings
-from cartrack.users import service
-from cartrack.users.models import MeOut, Site, SiteIn, SiteOut, User, UserIn, UserOut
+from cartrack.users import accounts, service
+from cartrack.users.models import (
+    MembershipsIn,
+    MeOut,
+    PasswordChangeIn,
+    Site,
+    SiteIn,
+    SiteOut,
+    TemporaryPasswordOut,
+    User,
+    UserIn,
+    UserOut,
+)
 
 router = APIRouter(prefix="/api", tags=["auth and users"])
+UserId = Path(ge=1, le=2**31 - 1)
 
 
 class LoginIn(BaseModel):
@@ -44,7 +56,7 @@ def login(session: SessionDep, body: LoginIn, response: Response) -> MeOut:
     token, row = service.open_session(session, user, "cookie")
     settings = get_settings()
     response.set_cookie(security.SESSION_COOKIE, token, httponly=True, samesite="strict",
-                        secure=settings.environment == "production", path="/")
+                        secure=settings.is_production, path="/")
     return _me(session, user, row.csrf_token)
 
 
@@ -57,7 +69,7 @@ def token(session: SessionDep, username: Annotated[str, Form(min_length=1, max_l
     return TokenOut(access_token=raw, expires_in=get_settings().token_minutes * 60)
 
 
-@router.post("/auth/logout", status_code=204, dependencies=[Depends(SIGNED_IN)])
+@router.post("/auth/logout", status_code=204, dependencies=[Depends(OWN_ACCOUNT)])
 def logout(session: SessionDep, request: Request, response: Response) -> None:
     raw = security.bearer_token(request) or request.cookies.get(security.SESSION_COOKIE)
     if raw:
@@ -66,7 +78,17 @@ def logout(session: SessionDep, request: Request, response: Response) -> None:
 
 
 @router.get("/auth/me")
-def me(session: SessionDep, principal: Principal = Depends(SIGNED_IN)) -> MeOut:
+def me(session: SessionDep, principal: Principal = Depends(OWN_ACCOUNT)) -> MeOut:
+    return _me(session, principal.user, principal.csrf_token)
+
+
+@router.post("/auth/password")
+def change_password(session: SessionDep, body: PasswordChangeIn,
+                    principal: Principal = Depends(OWN_ACCOUNT)) -> MeOut:
+    """Change your own password: the current one, and a new one that meets the rules (12 to 64
+    characters, not common or breached-style, not your username or printed name). Your other
+    sessions and tokens end; this one goes on. A temporary password must be changed here first."""
+    accounts.change_own_password(session, principal, body.current_password, body.new_password)
     return _me(session, principal.user, principal.csrf_token)
 
 
@@ -95,11 +117,57 @@ def create_user(session: SessionDep, body: UserIn, principal: Principal = Depend
     return service.user_out(session, service.create_user(session, principal, body))
 
 
-@router.post("/users/{user_id}/unlock")
-def unlock_user(session: SessionDep,
-                user_id: int = Path(ge=1, le=2**31 - 1), principal: Principal = Depends(ADMIN)) -> UserOut:
+def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"No user {user_id}.", code="user_not_found")
+    return user
+
+
+@router.post("/users/{user_id}/unlock")
+def unlock_user(session: SessionDep,
+                user_id: int = UserId, principal: Principal = Depends(ADMIN)) -> UserOut:
+    user = _user(session, user_id)
     service.unlock(session, principal, user)
+    return service.user_out(session, user)
+
+
+@router.post("/users/{user_id}/disable")
+def disable_user(session: SessionDep,
+                 user_id: int = UserId, principal: Principal = Depends(ADMIN)) -> UserOut:
+    """Disable an account: every session and token of it ends at once, and its live alert
+    streams close. Not your own."""
+    user = _user(session, user_id)
+    accounts.disable(session, principal, user)
+    return service.user_out(session, user)
+
+
+@router.post("/users/{user_id}/enable")
+def enable_user(session: SessionDep,
+                user_id: int = UserId, principal: Principal = Depends(ADMIN)) -> UserOut:
+    """Enable a disabled account, unless an active user now has its printed name."""
+    user = _user(session, user_id)
+    accounts.enable(session, principal, user)
+    return service.user_out(session, user)
+
+
+@router.post("/users/{user_id}/password-reset")
+def reset_password(session: SessionDep, user_id: int = UserId,
+                   principal: Principal = Depends(ADMIN)) -> TemporaryPasswordOut:
+    """A one-time temporary password, shown in this answer only: it admits one sign-in before
+    it expires, and that session may only set a new password. Ends the user's sessions and
+    lifts a lock. Not your own (change it instead)."""
+    user = _user(session, user_id)
+    temporary, expires = accounts.reset_password(session, principal, user)
+    return TemporaryPasswordOut(user=service.user_out(session, user),
+                                temporary_password=temporary, expires_at=expires)
+
+
+@router.put("/users/{user_id}/memberships")
+def set_memberships(session: SessionDep, body: MembershipsIn, user_id: int = UserId,
+                    principal: Principal = Depends(ADMIN)) -> UserOut:
+    """Replace a user's roles and sites (audited with the old and the new). The user's live
+    alert streams close and reconnect under the new roles."""
+    user = _user(session, user_id)
+    accounts.set_memberships(session, principal, user, body.memberships)
     return service.user_out(session, user)

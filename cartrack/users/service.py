@@ -12,11 +12,19 @@ from cartrack import clock
 from cartrack.audit import service as audit
 from cartrack.clock import as_utc
 from cartrack.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
-from cartrack.security import Principal, hash_password, token_digest, verify_password
+from cartrack.security import (
+    Principal,
+    hash_password,
+    needs_rehash,
+    token_digest,
+    verify_password,
+    verify_password_or_dummy,
+)
 from cartrack.settings import get_settings
 from cartrack.users.models import (
     AuthSession,
     Membership,
+    MembershipIn,
     MembershipOut,
     Role,
     Site,
@@ -25,7 +33,9 @@ from cartrack.users.models import (
     User,
     UserIn,
     UserOut,
+    printed_name_key,
 )
+from cartrack.users.passwords import check_new_password
 
 BAD_CREDENTIALS = "Wrong username or password."
 
@@ -67,29 +77,28 @@ def user_out(session: Session, user: User) -> UserOut:
     assert user.id is not None
     return UserOut(
         id=user.id, username=user.username, full_name=user.full_name, email=user.email,
-        active=user.active, locked=is_locked(user),
+        active=user.active, locked=is_locked(user), must_change_password=user.must_change_password,
         memberships=[MembershipOut(role=Role(m.role), site_id=m.site_id,
                                    site_code=s.code if s else None) for m, s in rows],
     )
 
 
-def create_user(session: Session, actor: Principal | None, data: UserIn) -> User:
+def create_user(session: Session, actor: Principal | None, data: UserIn, *,
+                password_rules: bool = True) -> User:
+    """A new user. ``password_rules=False`` only for the demo's users, which share the
+    published demo password."""
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict(f"The username {data.username!r} is taken.", code="username_taken")
-    user = User(username=data.username, full_name=data.full_name, email=data.email,
+    refuse_taken_printed_name(session, data.full_name)
+    if password_rules:
+        check_new_password(data.password, username=data.username, full_name=data.full_name)
+    user = User(username=data.username, full_name=data.full_name,
+                printed_name_key=printed_name_key(data.full_name), email=data.email,
                 password_hash=hash_password(data.password), created_at=clock.now())
     session.add(user)
     session.flush()
-    seen: set[tuple[str, int | None]] = set()
-    for m in data.memberships:
-        site_id = None
-        if m.role != Role.admin:
-            if not m.site_code:
-                raise Invalid(f"The role {m.role.value} needs a site.", code="site_required")
-            site_id = site_by_code(session, m.site_code).id
-        if (m.role, site_id) not in seen:
-            seen.add((m.role, site_id))
-            session.add(Membership(user_id=user.id or 0, role=m.role.value, site_id=site_id))
+    for role, site_id in resolve_memberships(session, data.memberships):
+        session.add(Membership(user_id=user.id or 0, role=role, site_id=site_id))
     audit.record(session, user_id=actor.id if actor else None,
                  printed_name=actor.name if actor else "system", action="create", entity="user",
                  entity_id=user.id or 0,
@@ -98,7 +107,34 @@ def create_user(session: Session, actor: Principal | None, data: UserIn) -> User
     return user
 
 
-def _failure_writer(user_id: int, action: str) -> Callable[[Session], None]:
+def resolve_memberships(session: Session, wanted: list[MembershipIn]) -> list[tuple[str, int | None]]:
+    """(role, site id) pairs, each once: admins hold theirs everywhere, the rest at a site."""
+    out: list[tuple[str, int | None]] = []
+    for m in wanted:
+        site_id = None
+        if m.role != Role.admin:
+            if not m.site_code:
+                raise Invalid(f"The role {m.role.value} needs a site.", code="site_required")
+            site_id = site_by_code(session, m.site_code).id
+        if (m.role.value, site_id) not in out:
+            out.append((m.role.value, site_id))
+    return out
+
+
+def refuse_taken_printed_name(session: Session, full_name: str, but: int | None = None) -> None:
+    """Printed names appear on e-signatures: no two active users may share one."""
+    other = session.exec(select(User).where(User.printed_name_key == printed_name_key(full_name),
+                                            User.active == True,  # noqa: E712
+                                            User.id != but)).first()
+    if other is not None:
+        raise Conflict(f"An active user already has the printed name {other.full_name!r}; "
+                       "signatures must tell people apart (add a middle initial or a "
+                       "department).", code="printed_name_taken",
+                       fields=[{"field": "full_name", "message": "printed name in use",
+                                "type": "printed_name_taken"}])
+
+
+def failure_writer(user_id: int, action: str) -> Callable[[Session], None]:
     """Failures are kept though the request fails: written after its rollback."""
 
     def write(s: Session) -> None:
@@ -120,20 +156,38 @@ def _failure_writer(user_id: int, action: str) -> Callable[[Session], None]:
 
 
 def check_credentials(session: Session, username: str, password: str) -> User:
-    user = session.exec(select(User).where(User.username == username)).first()
-    if user is None or not user.active:
-        raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
+    """Whoever does not present the right password gets the same answer at the same cost,
+    whether the user is unknown, disabled, locked or merely mistyped: a dummy hash is
+    verified when there is no user. Only the right password learns of a lock or a disable."""
+    user = user_by_username(session, username)
+    right = verify_password_or_dummy(user.password_hash if user else None, password)
+    if user is None or not right:
+        refusal = Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
+        if user is not None and user.active and not is_locked(user):
+            assert user.id is not None
+            refusal.also_record(failure_writer(user.id, "login_failed"))
+        raise refusal
+    if not user.active:
+        raise Forbidden("This account is disabled; ask an admin.", code="account_disabled")
     if is_locked(user):
         raise Locked("This account is locked after repeated failed sign-ins; try again later "
                      "or ask an admin.", code="account_locked")
-    if not verify_password(user.password_hash, password):
-        assert user.id is not None
-        raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials").also_record(
-            _failure_writer(user.id, "login_failed"))
-    if user.failed_logins:
-        user.failed_logins = 0
-        session.add(user)
+    if user.must_change_password:
+        _spend_temporary_password(user)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    session.add(user)
     return user
+
+
+def _spend_temporary_password(user: User) -> None:
+    """A temporary password admits one sign-in, before it expires."""
+    expires = user.temporary_password_expires_at
+    if expires is None or as_utc(expires) <= clock.now():
+        raise Unauthorized("This temporary password was used already or has expired; ask an "
+                           "admin for a new one.", code="temporary_password_spent")
+    user.temporary_password_expires_at = None
 
 
 def open_session(session: Session, user: User, kind: str) -> tuple[str, AuthSession]:
@@ -168,7 +222,7 @@ def verify_signer(session: Session, user: User, password: str) -> None:
     if not verify_password(user.password_hash, password):
         assert user.id is not None
         raise Forbidden("The signature password is wrong; nothing was signed.",
-                        code="signature_failed").also_record(_failure_writer(user.id, "signature_failed"))
+                        code="signature_failed").also_record(failure_writer(user.id, "signature_failed"))
 
 
 def user_by_username(session: Session, username: str) -> User | None:

@@ -1,17 +1,18 @@
 // The camera path of the scan station: Chromium's fake camera plays a clip made from a real
 // label PNG (GET /api/units/{unit_id}/label.png); the station reads the QR code and judges it.
-import { chromium, expect, request, test } from "@playwright/test";
+import { chromium, request } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BASE_URL, CHROMIUM, CHROMIUM_ARGS } from "../playwright.config";
+import { expect, test, watchCsp } from "./fixtures";
 import { PASSWORD, TMP, checkA11y, shot } from "./helpers";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = join(here, "..", "..", ".venv", "bin", "python");
 
-test("the scan station reads a label's QR code from the camera", async () => {
+test("the scan station reads a label's QR code from the camera", async ({ csp }) => {
   // A product bag of a demo case waiting for QC, and its label as printed.
   const api = await request.newContext({ baseURL: BASE_URL });
   const login = await api.post("/api/auth/login", { data: { username: "lab_tech", password: PASSWORD } });
@@ -34,6 +35,7 @@ test("the scan station reads a label's QR code from the camera", async () => {
   });
   try {
     const context = await browser.newContext({ baseURL: BASE_URL, viewport: { width: 1280, height: 800 } });
+    await watchCsp(context, csp.violations);  // a browser of its own, with a fake camera
     await context.grantPermissions(["camera"]);
     const page = await context.newPage();
     await page.goto("/");

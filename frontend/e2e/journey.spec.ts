@@ -1,6 +1,7 @@
 // One patient's whole journey across the roles, through the UI only (scans typed into the
 // keyboard-wedge field as a scanner does), with the refusals a user would hit on the way.
-import { expect, test, type Page } from "@playwright/test";
+import type { Page } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import {
   PASSWORD, TC_TZ, caseDetail, checkA11y, dayIn, payloads, scan, shot, signIn, verdict, wristbandOf,
 } from "./helpers";

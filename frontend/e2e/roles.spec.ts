@@ -1,6 +1,6 @@
 // Refusals a user would hit (wrong role, thaw outside the window), the coordinator's exception
 // handling (hold, resume, cancel with e-signature) and the admin pages.
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { PASSWORD, caseDetail, checkA11y, payloads, scan, shot, signIn, verdict } from "./helpers";
 import type { Page } from "@playwright/test";
 

@@ -5,6 +5,7 @@ import { Protocols } from "./admin/Protocols";
 import { Sites } from "./admin/Sites";
 import { Users } from "./admin/Users";
 import { AuthProvider, useAuth, type Role } from "./auth/AuthContext";
+import { ChangePassword } from "./auth/ChangePassword";
 import { SignIn } from "./auth/SignIn";
 import { Layout, homeFor } from "./components/Layout";
 import { ReferenceProvider } from "./journey/JourneyContext";
@@ -30,6 +31,8 @@ function Gate() {
   const { status, me } = useAuth();
   if (status === "loading") return <p className="loading" aria-busy="true">Loading cartrack…</p>;
   if (status === "signedOut" || !me) return <SignIn />;
+  // After an admin's reset the server opens nothing else until the password is changed.
+  if (me.must_change_password) return <ChangePassword forced />;
   return (
     <ReferenceProvider>
       <AlertsProvider>
@@ -57,6 +60,7 @@ export function AppRoutes() {
         <Route path="infusion" element={<Only roles={["infusion_staff"]}><InfusionList /></Only>} />
         <Route path="infusion/:caseId" element={<Only roles={["infusion_staff"]}><InfusionCase /></Only>} />
         <Route path="alerts" element={<AlertInbox />} />
+        <Route path="account/password" element={<ChangePassword />} />
         <Route path="admin/users" element={<Only roles={["admin"]}><Users /></Only>} />
         <Route path="admin/sites" element={<Only roles={["admin"]}><Sites /></Only>} />
         <Route path="admin/protocols" element={<Only roles={["admin"]}><Protocols /></Only>} />

@@ -233,10 +233,14 @@ class SseReader:
     """Reads a text/event-stream in a thread; events land on a queue as they arrive."""
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
-        self.url, self.headers = url, headers
+        self.url, self.request_headers = url, headers
         self.events: queue.Queue[SseEvent] = queue.Queue()
         self.comments: list[str] = []
         self.status: int | None = None
+        self.headers: httpx.Headers = httpx.Headers()
+        # Set when the server ends the stream (not when this reader stops reading).
+        self.ended = threading.Event()
+        self._response: httpx.Response | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -247,17 +251,26 @@ class SseReader:
 
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
+        if self._response is not None:
+            self._response.close()  # wakes the reader thread up
         self._thread.join(5)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=httpx.Timeout(5, read=None)) as client, \
-                client.stream("GET", self.url, headers=self.headers) as response:
-            self.status = response.status_code
-            fields: dict[str, str] = {}
-            for line in response.iter_lines():
-                if self._stop.is_set():
-                    return
-                self._line(line, fields)
+        try:
+            with httpx.Client(timeout=httpx.Timeout(5, read=None)) as client, \
+                    client.stream("GET", self.url, headers=self.request_headers) as response:
+                self._response = response
+                self.headers = response.headers
+                self.status = response.status_code
+                fields: dict[str, str] = {}
+                for line in response.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    self._line(line, fields)
+                self.ended.set()
+        except (httpx.HTTPError, httpx.StreamError):
+            if not self._stop.is_set():
+                raise
 
     def _line(self, line: str, fields: dict[str, str]) -> None:
         if line.startswith(":"):

@@ -106,14 +106,3 @@ def test_passwords_are_stored_as_argon2id(db_url: str) -> None:
         hashes = [u.password_hash for u in s.exec(select(User)).all()]
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
     assert all(PASSWORD not in h for h in hashes)
-
-
-def test_production_refuses_the_default_secret(monkeypatch: Any) -> None:
-
-
-    monkeypatch.setenv("CARTRACK_ENVIRONMENT", "production")
-    monkeypatch.delenv("CARTRACK_SECRET_KEY", raising=False)
-    with pytest.raises(ValidationError, match="CARTRACK_SECRET_KEY"):
-        Settings()
-    monkeypatch.setenv("CARTRACK_SECRET_KEY", "x" * 40)
-    assert Settings().environment == "production"

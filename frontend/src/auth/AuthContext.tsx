@@ -11,6 +11,8 @@ interface AuthState {
   reason: string | null;
   signIn: (username: string, password: string) => Promise<void>;
   signOut: (reason?: string | null) => Promise<void>;
+  /** Reads the signed-in user again (after a change of password). */
+  refresh: () => Promise<void>;
   hasRole: (...roles: Role[]) => boolean;
 }
 
@@ -71,9 +73,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     apply(null, why);
   }, [apply]);
 
+  const refresh = useCallback(async () => {
+    apply(unwrap(await api.GET("/api/auth/me")));
+  }, [apply]);
+
   const hasRole = useCallback((...roles: Role[]) => !!me?.memberships.some((m) => roles.includes(m.role)), [me]);
 
-  const value = useMemo(() => ({ me, status, reason, signIn, signOut, hasRole }), [me, status, reason, signIn, signOut, hasRole]);
+  const value = useMemo(() => ({ me, status, reason, signIn, signOut, refresh, hasRole }),
+    [me, status, reason, signIn, signOut, refresh, hasRole]);
   return (
     <AuthContext.Provider value={value}>
       {children}

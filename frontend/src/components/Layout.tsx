@@ -49,6 +49,7 @@ export function Layout() {
         <div className="who">
           <span>{me?.full_name}</span>
           <span className="muted"> · {roles.map((r) => r.replace(/_/g, " ")).join(", ")}</span>
+          <NavLink to="/account/password" className="account-link">Change password</NavLink>
           <button type="button" onClick={() => void signOut()}>Sign out</button>
         </div>
       </header>

@@ -25,6 +25,6 @@ export function mockFetch(handler: Handler): Call[] {
 }
 
 export const ME = {
-  id: 2, username: "coordinator", full_name: "Cora Coordinator", email: null, active: true, locked: false,
+  id: 2, username: "coordinator", full_name: "Cora Coordinator", email: null, active: true, locked: false, must_change_password: false,
   memberships: [{ role: "coordinator", site_id: 1, site_code: "TC-CITY" }], csrf_token: "csrf-123", idle_minutes: 15,
 };
