@@ -469,7 +469,7 @@ def _record_collection(ctx: Ctx) -> None:
         raise ctx.refuse("collection end time is not in the future",
                          "the collection end time is in the future.")
     made = units.create_units(ctx.session, ctx.actor, ctx.case, ctx.sites["collection"],
-                              "apheresis", [u.volume_ml for u in d.units],
+                              "apheresis", d.units,
                               collected_at=d.collection_end)
     units.set_status(ctx.session, ctx.actor, made, "collected", site_id=ctx.sites["collection"].id)
     _milestone(ctx, "collected_at", d.collection_end)
@@ -549,11 +549,11 @@ def _complete_manufacturing(ctx: Ctx) -> None:
         missing = ", ".join(PROCESS_STEPS[ctx.case.next_process_step:])
         raise ctx.refuse("every process step recorded", f"steps still to record: {missing}.")
     parent = _scan_unit(ctx, d.scan, "apheresis", ("in_process",))
-    months = ctx.rules.storage_months
-    expires = dl.add_months(d.cryopreserved_at, months) if months else None
+    expires = protocols.product_expiry(ctx.rules, d.cryopreserved_at)
     bags = units.create_units(ctx.session, ctx.actor, ctx.case, ctx.sites["manufacturing"],
-                              "product", [b.volume_ml for b in d.bags], parent=parent,
-                              collected_at=parent.collected_at, expires_at=expires)
+                              "product", d.bags, parent=parent,
+                              collected_at=parent.collected_at,
+                              cryopreserved_at=d.cryopreserved_at, expires_at=expires)
     units.set_status(ctx.session, ctx.actor, bags, "cryopreserved")
     units.set_status(ctx.session, ctx.actor, [parent], "consumed")
     ctx.timeline.update(bags=[b.unit_id for b in bags], parent=parent.unit_id,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 import json
+from datetime import datetime
 from importlib import resources
 
 from sqlalchemy import func
@@ -10,7 +12,7 @@ from sqlmodel import Session, select
 
 from cartrack import clock
 from cartrack.audit import service as audit
-from cartrack.errors import NotFound
+from cartrack.errors import Conflict, NotFound
 from cartrack.protocols.models import Protocol, ProtocolData, ProtocolIn, ProtocolOut
 from cartrack.security import Principal
 
@@ -92,3 +94,22 @@ def list_protocols(session: Session, product: str | None = None) -> list[Protoco
     if product:
         query = query.where(Protocol.product == product)
     return list(session.exec(query).all())
+
+
+def add_calendar_months(moment: datetime, months: int) -> datetime:
+    """The same day and clock time ``months`` later; the month's last day when that day does
+    not exist (31 January + 1 month = 28 or 29 February, by ``calendar.monthrange``)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    return moment.replace(year=year, month=month,
+                          day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+def product_expiry(rules: ProtocolData, cryopreserved_at: datetime) -> datetime:
+    """When a product bag expires: its protocol's storage rule applied to its cryopreservation.
+    The bag's expiry, its label and its storage-expiry deadline all take this one value."""
+    if rules.storage_months is None:
+        raise Conflict("This protocol version has no storage rule, so its bags would have no "
+                       "expiry; an admin must publish a version with storage_months.",
+                       code="no_storage_rule")
+    return add_calendar_months(cryopreserved_at, rules.storage_months)
