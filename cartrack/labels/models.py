@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic import Field as PField
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cartrack.db import UTCDateTime
@@ -47,7 +47,13 @@ class LabelTemplate(SQLModel, table=True):
     e-signature; approving a version supersedes the one before. Rows are never deleted."""
 
     __tablename__ = "label_template"
-    __table_args__ = (UniqueConstraint("kind", "version"),)
+    __table_args__ = (
+        UniqueConstraint("kind", "version"),
+        # One version in effect per kind, whatever two approvers do at the same moment.
+        Index("ux_label_template_in_effect", "kind", unique=True,
+              sqlite_where=text("status = 'approved'"),
+              postgresql_where=text("status = 'approved'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20, index=True)  # apheresis | product | wristband

@@ -9,6 +9,7 @@ author of a version cannot approve it. Superseded versions stay, for the record.
 from __future__ import annotations
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from cartrack import clock
@@ -111,6 +112,7 @@ def approve(session: Session, actor: Principal, template_id: int, password: str)
     if current is not None:
         current.status, current.superseded_at = "superseded", now
         session.add(current)
+        session.flush()
         audit.record(session, user_id=actor.id, printed_name=actor.name, action="supersede",
                      entity="label_template", entity_id=current.id or 0,
                      old={"status": "approved"}, new={"status": "superseded",
@@ -118,7 +120,12 @@ def approve(session: Session, actor: Principal, template_id: int, password: str)
     row.status, row.approved_at, row.approved_by, row.signature_id = (
         "approved", now, actor.name, sig.id)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # another approval of this kind committed meanwhile
+        raise Conflict(f"Another {row.kind} template version was approved at the same moment; "
+                       "reload and check which version is in effect.",
+                       code="template_outdated") from exc
     audit.record(session, user_id=actor.id, printed_name=actor.name, action="approve",
                  entity="label_template", entity_id=row.id or 0, old={"status": "proposed"},
                  new={"status": "approved", "kind": row.kind, "version": row.version,

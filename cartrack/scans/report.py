@@ -24,6 +24,7 @@ from cartrack import clock
 from cartrack.audit.models import Signature
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.models import Case, CaseEvent
+from cartrack.labels.content import cell_dose
 from cartrack.labels.fonts import pdf_fonts
 from cartrack.labels.models import LabelPrint
 from cartrack.protocols.models import Protocol
@@ -111,7 +112,7 @@ def _unit_facts(u: Unit) -> list[str]:
                                                   ("expires", u.expires_at)) if at]
     facts += [text for text in (f"{u.volume_ml:g} mL" if u.volume_ml else "",
                                 u.anticoagulant or "",
-                                f"{u.cell_dose:.2g} CAR+ cells" if u.cell_dose else "",
+                                cell_dose(u.cell_dose) or "",
                                 "quarantined" if u.quarantined else "") if text]
     return facts
 

@@ -90,6 +90,11 @@ def test_a_product_bag_label_says_what_a_nurse_and_an_inspector_need(
     assert "EXP 2026-12-01 09:00 EST" in text
     assert "Do NOT use a leukodepleting filter" in rules.warnings
     assert rules.storage_condition == "Store in vapour phase of liquid nitrogen at or below -120 °C"
+    report = client.get(f"/api/cases/{case['id']}/custody.csv", headers=auth["coordinator"])
+    assert "68 mL; 2.0 x 10^8 CAR+ viable T cells" in report.text
+    assert f"expires {datetime.fromisoformat(expiry['due_at']).isoformat(timespec='seconds')}" \
+        in report.text
+    assert "template product v1" in report.text
     if backend == "sqlite":  # the README shows this label, as printed in the test run
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page = pdfium.PdfDocument(pdf)[0]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pypdfium2 as pdfium
+import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from cartrack.audit.models import AuditEntry, Signature
@@ -211,3 +213,18 @@ def test_a_specimen_shows_a_version_before_it_is_approved(client: Any, auth: Any
     assert bad.status_code == 422
     with new_session() as s:
         assert s.exec(select(LabelPrint)).all() == [], "a specimen is not a print"
+
+
+def test_the_database_keeps_one_version_in_effect_per_kind(client: Any, auth: Any) -> None:
+    """Two approvals racing cannot both win: a second approved row of a kind is refused by the
+    database itself (the approval answers 409 template_outdated when that happens)."""
+    v1 = in_effect(client, auth, "wristband")
+    v2 = propose(client, auth, "wristband", with_statement(v1["spec"], "Two")).json()
+    with new_session() as s:
+        row = s.get(LabelTemplate, v2["id"])
+        assert row is not None
+        row.status = "approved"
+        s.add(row)
+        with pytest.raises(IntegrityError):
+            s.commit()
+    assert in_effect(client, auth, "wristband")["version"] == 1

@@ -42,6 +42,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("label_template", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_label_template_kind"), ["kind"], unique=False)
+    # One version in effect per kind.
+    op.create_index("ux_label_template_in_effect", "label_template", ["kind"], unique=True,
+                    sqlite_where=sa.text("status = 'approved'"),
+                    postgresql_where=sa.text("status = 'approved'"))
     with op.batch_alter_table("label_print", schema=None) as batch_op:
         batch_op.add_column(sa.Column("template_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("template_version", sa.Integer(), nullable=True))
@@ -64,6 +68,7 @@ def downgrade() -> None:
         batch_op.drop_constraint("fk_label_print_template_id", type_="foreignkey")
         batch_op.drop_column("template_version")
         batch_op.drop_column("template_id")
+    op.drop_index("ux_label_template_in_effect", table_name="label_template")
     with op.batch_alter_table("label_template", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_label_template_kind"))
     op.drop_table("label_template")
