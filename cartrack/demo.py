@@ -13,6 +13,7 @@ from cartrack.identity.identifiers import printed_unit
 from cartrack.journey import events as sc
 from cartrack.journey import service as journey
 from cartrack.journey.models import Case
+from cartrack.labels import versions as label_templates
 from cartrack.protocols import service as protocols
 from cartrack.security import Principal, load_principal
 from cartrack.units.models import Unit
@@ -67,7 +68,8 @@ def seed(session: Session, password: str) -> None:
 
 
 def seed_reference(session: Session, password: str) -> None:
-    """Sites, one user per role and the protocol catalog."""
+    """Sites, one user per role, the protocol catalog, and the shipped label templates
+    approved by the demo QA user's e-signature."""
     for site in SITES:
         users.create_site(session, None, site)
     for username, name, memberships in USERS:
@@ -77,6 +79,11 @@ def seed_reference(session: Session, password: str) -> None:
             memberships=[MembershipIn(role=r, site_code=s) for r, s in memberships]),
             password_rules=False)  # the published demo password, for every demo user
     protocols.load_shipped_catalog(session)
+    qa = users.user_by_username(session, "qa")
+    assert qa is not None
+    for template in label_templates.load_shipped(session):
+        label_templates.approve(session, load_principal(session, qa, "demo"), template.id or 0,
+                                password)
     session.flush()
 
 
@@ -119,7 +126,8 @@ def _schedule(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
 def _collect(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
     _event(s, p["collection_staff"], c, "record_collection", {
         "collection_end": (clock.now() - timedelta(hours=2)).isoformat(),
-        "units": [{"volume_ml": 210.0}, {"volume_ml": 190.0}]})
+        "units": [{"volume_ml": 210.0, "anticoagulant": "ACD-A"},
+                  {"volume_ml": 190.0, "anticoagulant": "ACD-A"}]})
 
 
 def _ship(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
@@ -146,7 +154,7 @@ def _steps(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
 
 def _complete_mfg(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
     _event(s, p["lab_tech"], c, "complete_manufacturing", {
-        "scan": _scans(s, c, "apheresis")[0], "bags": [{"volume_ml": 68.0}],
+        "scan": _scans(s, c, "apheresis")[0], "bags": [{"volume_ml": 68.0, "cell_dose": 2.0e8}],
         "cryopreserved_at": clock.now().isoformat()})
 
 

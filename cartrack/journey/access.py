@@ -14,7 +14,8 @@ from cartrack.security import Principal
 from cartrack.users.models import Role
 
 CASE_ROLES = (Role.coordinator, Role.collection_staff, Role.lab_tech, Role.qa, Role.infusion_staff)
-# Roles that may print a patient's wristband (at the case's collection or treatment site).
+# A wristband goes on the patient: only staff who meet the patient print it, at the case's
+# collection site or treatment center.
 CLINICAL_ROLES = (Role.coordinator, Role.collection_staff, Role.infusion_staff)
 
 

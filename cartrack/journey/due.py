@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from cartrack import clock
 from cartrack.journey.models import Case
+from cartrack.protocols import service as protocols
 from cartrack.protocols.models import ProtocolData
 
 
@@ -80,18 +81,10 @@ def now_plus_qc_release(x: DueInput) -> list[Due]:
     return [Due(x.now + timedelta(days=x.rules.qc_release_days))]
 
 
-def storage_expiry_at(rules: ProtocolData, cryopreserved_at: datetime) -> datetime | None:
-    """When a product bag expires: the storage limit counted from cryopreservation. The bag's
-    label and the storage-expiry deadline both come from here."""
-    if not rules.storage_months:
-        return None
-    return clock.add_months(clock.as_utc(cryopreserved_at), rules.storage_months)
-
-
 @due_rule
 def product_expiry(x: DueInput) -> list[Due]:
-    expires = storage_expiry_at(x.rules, _milestone_time(x.case, "cryopreserved_at"))
-    return [] if expires is None else [Due(expires)]
+    """The product's storage expiry, the same value as its bags' (``protocols.product_expiry``)."""
+    return [Due(protocols.product_expiry(x.rules, _milestone_time(x.case, "cryopreserved_at")))]
 
 
 @due_rule

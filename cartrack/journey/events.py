@@ -55,6 +55,7 @@ class ScheduleCollectionData(Strict):
 
 class ApheresisUnitIn(Strict):
     volume_ml: float = Field(gt=0, le=2000)
+    anticoagulant: str | None = Field(default=None, min_length=1, max_length=40)
 
 
 class RecordCollectionData(Strict):
@@ -88,6 +89,8 @@ class ProcessStepData(Strict):
 
 class ProductBagIn(Strict):
     volume_ml: float = Field(gt=0, le=1000)
+    cell_dose: float | None = Field(default=None, gt=0, le=1e11,
+                                    description="CAR-positive viable T cells in the bag")
 
 
 class CompleteManufacturingData(Strict):

@@ -1,85 +1,41 @@
-"""Printing labels: what a bag's or a wristband's label shows, and a record of every print.
+"""Printing labels: who may print which label, what prints, and a record of every print.
 
-A label's QR carries the signed payload (no PHI); the eye-readable text shows the COI and the
-unit ID with their boxed check characters, the product, the dates and, when configured and
+A label's QR carries the signed payload (no PHI); the eye-readable text is laid out by the
+label template in effect for its kind (``labels.versions``): the COI and unit ID with their
+boxed check characters, the product, dates, storage and warnings and, when configured and
 the user may see patient details, the patient's name and date of birth. Every print is a
-``label_print`` row and an audit entry; printing the same label again needs a reason.
+``label_print`` row (with the template version) and an audit entry; printing the same label
+again needs a reason. Wristbands are printed only by clinical staff at the case's collection
+or treatment site.
 """
 
 from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, or_, select
 
 from cartrack import clock
 from cartrack.audit import service as audit
-from cartrack.errors import Conflict, Invalid, NotFound
-from cartrack.identity.identifiers import (
-    UNIT_RE,
-    IdentifierError,
-    parse_coi,
-    parse_unit_id,
-    printed_coi,
-    printed_unit,
-)
-from cartrack.journey.access import can_see_phi
-from cartrack.journey.access import case_site_ids as case_sites
-from cartrack.journey.models import Case, Patient
-from cartrack.labels.models import LabelPrint
-from cartrack.labels.payload import VERSION, key_ring, sign_unit, sign_wristband
-from cartrack.labels.render import (
-    DEFAULT_SIZE,
-    LABEL_SIZES,
-    LabelData,
-    label_png,
-    label_svg,
-    label_zpl,
-    labels_pdf,
-)
-from cartrack.protocols.models import Protocol
+from cartrack.errors import Conflict, Forbidden, Invalid, NotFound
+from cartrack.identity.identifiers import UNIT_RE, IdentifierError, parse_coi, parse_unit_id
+from cartrack.journey.access import can_print_wristband, can_see_phi, case_site_ids
+from cartrack.journey.models import Case
+from cartrack.labels import versions
+from cartrack.labels.content import MEDIA_TYPES, Printable, faces_of, label_values, render
+from cartrack.labels.layout import DEFAULT_SIZE, LABEL_SIZES
+from cartrack.labels.models import LabelPrint, LabelTemplate
+from cartrack.labels.payload import VERSION, key_ring
 from cartrack.security import Principal
 from cartrack.settings import get_settings
 from cartrack.units.models import Unit, Wristband
-from cartrack.users.models import Role, Site
+from cartrack.users.models import Role
 
-Format = Literal["png", "svg", "pdf", "zpl"]
 PRINT_ROLES = (Role.coordinator, Role.collection_staff, Role.lab_tech, Role.infusion_staff)
 MAX_COPIES = 20
 # Bags that no longer exist as such get no label on the case sheet.
 INACTIVE_STATUSES = frozenset({"discarded", "consumed", "infused"})
-MEDIA_TYPES: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml",
-                               "pdf": "application/pdf", "zpl": "application/zpl"}
-
-
-@dataclass(frozen=True)
-class Printable:
-    """One bag or one wristband of a case."""
-
-    case: Case
-    unit: Unit | None = None
-    band: Wristband | None = None
-
-    @property
-    def label_id(self) -> str:
-        if self.unit is not None:
-            return self.unit.unit_id
-        assert self.band is not None
-        return self.band.wristband_id
-
-    @property
-    def kind(self) -> str:
-        return self.unit.kind if self.unit is not None else "wristband"
-
-    @property
-    def noun(self) -> str:
-        if self.unit is None:
-            return f"wristband {self.label_id}"
-        return f"bag {printed_unit(self.label_id).text}"
 
 
 @dataclass(frozen=True)
@@ -101,12 +57,13 @@ class Printer:
         if self.principal is None:
             return True
         sites = self.principal.site_ids(*PRINT_ROLES)
-        return None in sites or bool(sites & case_sites(case))
+        return None in sites or bool(sites & case_site_ids(case))
+
+    def may_print_wristband(self, case: Case) -> bool:
+        return self.principal is None or can_print_wristband(self.principal, case)
 
     def may_see_patient(self, case: Case) -> bool:
-        if self.principal is None:
-            return True
-        return can_see_phi(self.principal, case)
+        return self.principal is None or can_see_phi(self.principal, case)
 
 
 def cli_printer() -> Printer:
@@ -185,7 +142,11 @@ def find_case(session: Session, printer: Printer, ref: str | int) -> Case:
     return case
 
 
-def wristband_of(session: Session, case: Case) -> Printable:
+def wristband_of(session: Session, printer: Printer, case: Case) -> Printable:
+    if not printer.may_print_wristband(case):
+        raise Forbidden("A wristband is printed by clinical staff (coordinator, collection or "
+                        "infusion staff) at the case's collection or treatment site.",
+                        code="wristband_forbidden")
     band = session.exec(select(Wristband).where(Wristband.case_id == case.id,
                                                 col(Wristband.active).is_(True))
                         .order_by(col(Wristband.id).desc())).first()
@@ -194,86 +155,21 @@ def wristband_of(session: Session, case: Case) -> Printable:
     return Printable(case, band=band)
 
 
-def case_printables(session: Session, case: Case) -> list[Printable]:
-    """Every active label of a case: the wristband, then the bags in the order made."""
+def case_printables(session: Session, printer: Printer, case: Case) -> list[Printable]:
+    """Every active label of a case the printer may print: the wristband, then the bags in the
+    order made."""
     bags = session.exec(select(Unit).where(Unit.case_id == case.id).order_by(col(Unit.id))).all()
     items = [Printable(case, unit=u) for u in bags if u.status not in INACTIVE_STATUSES]
-    return [wristband_of(session, case), *items]
-
-
-# ---- what a label shows ----------------------------------------------------------------
-
-
-def label_data(session: Session, printer: Printer, item: Printable) -> LabelData:
-    case = item.case
-    protocol = session.get(Protocol, case.protocol_id)
-    ring = key_ring()
-    if item.unit is not None:
-        payload = sign_unit(ring, item.unit.unit_id, case.coi)
-        check = printed_unit(item.unit.unit_id).check
-    else:
-        payload = sign_wristband(ring, item.label_id, case.coi)
-        check = ""
-    name, dob = _patient_lines(session, printer, case)
-    unit = item.unit
-    return LabelData(
-        payload=payload, coi=case.coi, coi_check=printed_coi(case.coi).check,
-        unit_id=item.label_id, unit_check=check,
-        product=protocol.name if protocol is not None else "",
-        kind=item.kind,  # type: ignore[arg-type]
-        patient_name=name, date_of_birth=dob,
-        collection_date=_local_date(session, unit.collected_at, case.collection_site_id)
-        if unit else None,
-        expiry_date=_local_date(session, unit.expires_at, case.manufacturing_site_id)
-        if unit else None,
-    )
+    if printer.may_print_wristband(case):
+        items.insert(0, wristband_of(session, printer, case))
+    if not items:
+        raise Conflict(f"Case {case.coi} has no labels you may print yet.",
+                       code="nothing_to_print")
+    return items
 
 
 def shows_patient(printer: Printer, case: Case) -> bool:
     return get_settings().show_patient_name_on_label and printer.may_see_patient(case)
-
-
-def _patient_lines(session: Session, printer: Printer, case: Case
-                   ) -> tuple[str | None, str | None]:
-    if not shows_patient(printer, case):
-        return None, None
-    patient = session.get(Patient, case.patient_id)
-    if patient is None:
-        return None, None
-    return (f"{patient.family_name.upper()}, {patient.given_name}",
-            patient.date_of_birth.isoformat())
-
-
-def _local_date(session: Session, moment: datetime | None, site_id: int) -> str | None:
-    if moment is None:
-        return None
-    site = session.get(Site, site_id)
-    tz = ZoneInfo(site.timezone if site is not None else "UTC")
-    return clock.as_utc(moment).astimezone(tz).date().isoformat()
-
-
-def render(labels: list[LabelData], fmt: str, size: str, copies: int) -> bytes:
-    if fmt == "pdf":
-        return labels_pdf([label for label in labels for _ in range(copies)], size)
-    if fmt == "zpl":
-        return "".join(_zpl_copies(label_zpl(label, size), copies) for label in labels).encode()
-    if len(labels) != 1:
-        raise Invalid(f"A {fmt.upper()} holds one label; use PDF or ZPL for several.",
-                      code="one_label_per_image")
-    if fmt == "png":
-        return label_png(labels[0], size)
-    if fmt == "svg":
-        return label_svg(labels[0], size)
-    raise Invalid(f"Label format {fmt!r} is not offered; use png, svg, pdf or zpl.",
-                  code="unknown_label_format")
-
-
-def _zpl_copies(zpl: str, copies: int) -> str:
-    """^PQ: the printer prints the label this many times."""
-    if copies == 1:
-        return zpl
-    head, _, tail = zpl.rpartition("^XZ")
-    return f"{head}^PQ{copies}\n^XZ{tail}"
 
 
 # ---- printing and its record -----------------------------------------------------------
@@ -281,7 +177,8 @@ def _zpl_copies(zpl: str, copies: int) -> str:
 
 def print_labels(session: Session, printer: Printer, items: list[Printable], fmt: str,
                  options: PrintOptions, filename: str) -> Rendered:
-    """Render, then record each label printed (refusing an unexplained reprint)."""
+    """Render with the templates in effect, then record each label printed (refusing an
+    unexplained reprint)."""
     options = options.check()
     if fmt not in MEDIA_TYPES:
         raise Invalid(f"Label format {fmt!r} is not offered; use png, svg, pdf or zpl.",
@@ -289,11 +186,17 @@ def print_labels(session: Session, printer: Printer, items: list[Printable], fmt
     earlier = _earlier_prints(session, items)
     if earlier and options.reprint_reason is None:
         raise _reprint_refusal(items, earlier)
-    labels = [label_data(session, printer, item) for item in items]
-    content = render(labels, fmt, options.size, options.copies)
+    ring = key_ring()
+    templates = {kind: versions.in_effect(session, kind) for kind in {i.kind for i in items}}
+    values = [label_values(session, ring, item, templates[item.kind],
+                           shows_patient(printer, item.case)) for item in items]
+    faces = [faces_of(templates[item.kind], v, options.size)
+             for item, v in zip(items, values, strict=True)]
+    content = render(faces, fmt, options.size, options.copies,
+                     f"cartrack labels {items[0].case.coi}")
     prints = [_record(session, printer, item, fmt, options, _key(item) in earlier,
-                      label.patient_name is not None)
-              for item, label in zip(items, labels, strict=True)]
+                      "patient_name" in v.fields, templates[item.kind])
+              for item, v in zip(items, values, strict=True)]
     return Rendered(content, MEDIA_TYPES[fmt], filename, prints)
 
 
@@ -338,14 +241,16 @@ def _reprint_refusal(items: list[Printable], earlier: dict[tuple[str, int], Labe
 
 
 def _record(session: Session, printer: Printer, item: Printable, fmt: str,
-            options: PrintOptions, reprint: bool, with_patient: bool) -> LabelPrint:
+            options: PrintOptions, reprint: bool, with_patient: bool,
+            template: LabelTemplate) -> LabelPrint:
     kid = key_ring().active_kid
     row = LabelPrint(printed_at=clock.now(), user_id=printer.user_id, printed_name=printer.name,
                      case_id=item.case.id or 0, unit_pk=item.unit.id if item.unit else None,
                      wristband_pk=item.band.id if item.band else None, label_id=item.label_id,
                      label_kind=item.kind, format=fmt, size=options.size, copies=options.copies,
                      reprint=reprint, reason=options.reprint_reason, key_id=kid,
-                     payload_version=VERSION, with_patient=with_patient)
+                     payload_version=VERSION, with_patient=with_patient,
+                     template_id=template.id, template_version=template.version)
     session.add(row)
     session.flush()
     audit.record(session, user_id=printer.user_id, printed_name=printer.name,
@@ -354,7 +259,8 @@ def _record(session: Session, printer: Printer, item: Printable, fmt: str,
                  entity_id=item.label_id, case_id=item.case.id,
                  new={"label_print_id": row.id, "format": fmt, "size": options.size,
                       "copies": options.copies, "reprint": reprint, "key_id": kid,
-                      "payload_version": VERSION, "with_patient": with_patient},
+                      "payload_version": VERSION, "with_patient": with_patient,
+                      "template": f"{template.kind} v{template.version}"},
                  reason=options.reprint_reason)
     return row
 
@@ -372,7 +278,7 @@ def print_unit(session: Session, printer: Printer, unit_ref: str, fmt: str,
 def print_wristband(session: Session, printer: Printer, case_ref: str | int, fmt: str,
                     options: PrintOptions) -> Rendered:
     case = find_case(session, printer, case_ref)
-    item = wristband_of(session, case)
+    item = wristband_of(session, printer, case)
     return print_labels(session, printer, [item], fmt, options,
                         f"wristband-{case.coi}-{options.size}.{fmt}")
 
@@ -380,10 +286,5 @@ def print_wristband(session: Session, printer: Printer, case_ref: str | int, fmt
 def print_case(session: Session, printer: Printer, case_ref: str | int, fmt: str,
                options: PrintOptions) -> Rendered:
     case = find_case(session, printer, case_ref)
-    return print_labels(session, printer, case_printables(session, case), fmt, options,
+    return print_labels(session, printer, case_printables(session, printer, case), fmt, options,
                         f"labels-{case.coi}-{options.size}.{fmt}")
-
-
-def prints_of_case(session: Session, case_id: int) -> list[LabelPrint]:
-    return list(session.exec(select(LabelPrint).where(LabelPrint.case_id == case_id)
-                             .order_by(col(LabelPrint.id))).all())

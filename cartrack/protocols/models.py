@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints, model_validator
 from pydantic import Field as PField
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -19,6 +19,9 @@ class QcTestSpec(BaseModel):
     name: str = PField(min_length=1, max_length=120)
     spec: str = PField(min_length=1, max_length=200)
 
+
+LabelText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
+LabelWarning = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 DEFAULT_QC_TESTS = (
     QcTestSpec(code="sterility", name="Sterility", spec="No growth"),
@@ -41,7 +44,15 @@ class ProtocolData(BaseModel):
     thaw_to_infusion_minutes: int = PField(ge=5, le=24 * 60)
     infusion_start_after_thaw_minutes: int | None = None
     storage_max_celsius: float
-    storage_months: int | None = None
+    storage_months: int | None = PField(default=None, ge=1, le=120, description=(
+        "expiry rule: the product expires this many calendar months after cryopreservation"))
+    storage_condition: LabelText = PField(default="", description="printed on the bag label")
+    warnings: list[LabelWarning] = PField(default_factory=list, max_length=6,
+                                     description="printed on the bag label, one line each")
+    manufacturer: str = PField(default="", max_length=80, description="license holder's name")
+    manufacturer_id: str = PField(default="", max_length=40, description="and its identifier")
+    apheresis_transport: LabelText = PField(default="", description=(
+        "transport and storage condition printed on the apheresis bag label"))
     apheresis_fresh: bool = True
     apheresis_temp_min_c: float = 2.0
     apheresis_temp_max_c: float = 8.0
@@ -95,3 +106,13 @@ class ProtocolIn(BaseModel):
     data: ProtocolData
     source: str = PField(min_length=1, max_length=1000)
     unconfirmed: list[str] = PField(default_factory=list, max_length=40)
+
+    @model_validator(mode="after")
+    def _labels_can_be_printed(self) -> ProtocolIn:
+        """Every product version must give its bags an expiry and their label's content."""
+        missing = [name for name in ("storage_months", "storage_condition", "manufacturer",
+                                     "apheresis_transport") if not getattr(self.data, name)]
+        if missing:
+            raise ValueError("a product version needs " + ", ".join(missing)
+                             + " (its bag labels print them)")
+        return self

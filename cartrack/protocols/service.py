@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from importlib import resources
 
 from sqlalchemy import func
@@ -10,7 +11,7 @@ from sqlmodel import Session, select
 
 from cartrack import clock
 from cartrack.audit import service as audit
-from cartrack.errors import NotFound
+from cartrack.errors import Conflict, NotFound
 from cartrack.protocols.models import Protocol, ProtocolData, ProtocolIn, ProtocolOut
 from cartrack.security import Principal
 from cartrack.settings import get_settings
@@ -99,3 +100,13 @@ def bedside_minutes(rules: ProtocolData) -> int:
     """How recent the bedside wristband and bag scans must be: the protocol's, else the site
     default setting."""
     return rules.bedside_scan_minutes or get_settings().bedside_scan_minutes
+
+
+def product_expiry(rules: ProtocolData, cryopreserved_at: datetime) -> datetime:
+    """When a product bag expires: its protocol's storage rule applied to its cryopreservation.
+    The bag's expiry, its label and its storage-expiry deadline all take this one value."""
+    if rules.storage_months is None:
+        raise Conflict("This protocol version has no storage rule, so its bags would have no "
+                       "expiry; an admin must publish a version with storage_months.",
+                       code="no_storage_rule")
+    return clock.add_months(clock.as_utc(cryopreserved_at), rules.storage_months)

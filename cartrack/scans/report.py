@@ -24,8 +24,9 @@ from cartrack import clock
 from cartrack.audit.models import Signature
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.models import Case, CaseEvent
+from cartrack.labels.content import cell_dose
+from cartrack.labels.fonts import pdf_fonts
 from cartrack.labels.models import LabelPrint
-from cartrack.labels.render import pdf_fonts
 from cartrack.protocols.models import Protocol
 from cartrack.scans.models import CustodyEvent
 from cartrack.units.models import Unit, Wristband
@@ -100,11 +101,20 @@ def _unit_rows(units: list[Unit], coi: str, sites: dict[int | None, str]
     return [_row("unit", at=_t(u.created_at), coi=coi, unit_id=_unit_text(u.unit_id),
                  unit_kind=u.kind, parent_unit_id=_unit_text(by_pk.get(u.parent_id)),
                  site=sites.get(u.site_id, ""), location=u.location,
-                 detail=f"status {u.status}" + (f"; collected {_t(u.collected_at)}"
-                                                 if u.collected_at else "")
-                 + (f"; expires {_t(u.expires_at)}" if u.expires_at else "")
-                 + ("; quarantined" if u.quarantined else ""))
+                 detail="; ".join(_unit_facts(u)))
             for u in units]
+
+
+def _unit_facts(u: Unit) -> list[str]:
+    facts = [f"status {u.status}"]
+    facts += [f"{name} {_t(at)}" for name, at in (("collected", u.collected_at),
+                                                  ("cryopreserved", u.cryopreserved_at),
+                                                  ("expires", u.expires_at)) if at]
+    facts += [text for text in (f"{u.volume_ml:g} mL" if u.volume_ml else "",
+                                u.anticoagulant or "",
+                                cell_dose(u.cell_dose) or "",
+                                "quarantined" if u.quarantined else "") if text]
+    return facts
 
 
 def _event_rows(session: Session, case: Case, coi: str, sites: dict[int | None, str]
@@ -152,9 +162,15 @@ def _print_rows(session: Session, case: Case, coi: str) -> list[dict[str, str]]:
                  unit_id=_unit_text(p.label_id) if p.unit_pk else "",
                  wristband_id=p.label_id if p.wristband_pk else "", unit_kind=p.label_kind,
                  action="reprint" if p.reprint else "print", who=p.printed_name,
-                 detail=f"{p.format} {p.size} x{p.copies}; key {p.key_id}"
-                        + (f"; reason: {p.reason}" if p.reason else ""))
+                 detail=f"{p.format} {p.size} x{p.copies}; key {p.key_id}; "
+                        + _template_text(p) + (f"; reason: {p.reason}" if p.reason else ""))
             for p in rows]
+
+
+def _template_text(p: LabelPrint) -> str:
+    if p.template_version is None:
+        return "template not recorded"
+    return f"template {p.label_kind} v{p.template_version}"
 
 
 def _signature_rows(session: Session, case: Case, coi: str) -> list[dict[str, str]]:
@@ -207,12 +223,8 @@ _SECTIONS: list[tuple[str, str, list[tuple[str, str, float]]]] = [
 ]
 
 
-def _fonts() -> tuple[str, str]:
-    return pdf_fonts()
-
-
 def to_pdf(report: CustodyReport) -> bytes:
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
     body = ParagraphStyle("body", fontName=regular, fontSize=7, leading=8.5)
     head = ParagraphStyle("head", fontName=bold, fontSize=7, leading=8.5)
     h1 = ParagraphStyle("h1", fontName=bold, fontSize=14, leading=18)

@@ -44,7 +44,10 @@ class Unit(SQLModel, table=True):
     site_id: int | None = Field(default=None, foreign_key="site.id")
     location: str | None = Field(default=None, max_length=120)
     volume_ml: float | None = None
+    anticoagulant: str | None = Field(default=None, max_length=40)
+    cell_dose: float | None = Field(default=None, description="CAR-positive viable T cells")
     collected_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    cryopreserved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     quarantined: bool = False
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

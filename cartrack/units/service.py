@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from cartrack import clock
@@ -15,19 +17,25 @@ from cartrack.security import Principal
 from cartrack.units.models import Unit, UnitKind, UnitStatus, Wristband
 from cartrack.users.models import Site
 
+# What a bag's event data may record about it, copied onto the unit (and its label).
+RECORDED = ("volume_ml", "anticoagulant", "cell_dose")
+
 
 def create_units(session: Session, actor: Principal, case: Case, site: Site, kind: UnitKind,
-                 volumes: list[float], *, parent: Unit | None = None,
+                 bags: Sequence[BaseModel], *, parent: Unit | None = None,
                  collected_at: datetime | None = None,
+                 cryopreserved_at: datetime | None = None,
                  expires_at: datetime | None = None) -> list[Unit]:
-    """One DIN per collection or per manufacturing lot; container numbers 01..n."""
+    """One DIN per collection or per manufacturing lot; container numbers 01..n. Each bag's
+    event data gives its volume and, if recorded, its anticoagulant or cell dose."""
     din = allocate_din(session, site.fin)
     units = []
-    for container, volume in enumerate(volumes, start=1):
+    for container, bag in enumerate(bags, start=1):
+        recorded = {k: v for k, v in bag.model_dump().items() if k in RECORDED}
         unit = Unit(unit_id=make_unit_id(din, container), case_id=case.id or 0, kind=kind,
-                    parent_id=parent.id if parent else None, status=UnitStatus.labeled, site_id=site.id,
-                    volume_ml=volume, collected_at=collected_at, expires_at=expires_at,
-                    created_at=clock.now())
+                    parent_id=parent.id if parent else None, status=UnitStatus.labeled,
+                    site_id=site.id, collected_at=collected_at, cryopreserved_at=cryopreserved_at,
+                    expires_at=expires_at, created_at=clock.now(), **recorded)
         session.add(unit)
         units.append(unit)
     session.flush()
@@ -35,6 +43,9 @@ def create_units(session: Session, actor: Principal, case: Case, site: Site, kin
         audit.record(session, user_id=actor.id, printed_name=actor.name, action="create",
                      entity="unit", entity_id=unit.unit_id, case_id=case.id,
                      new={"unit_id": unit.unit_id, "kind": kind, "volume_ml": unit.volume_ml,
+                          "anticoagulant": unit.anticoagulant, "cell_dose": unit.cell_dose,
+                          "cryopreserved_at": unit.cryopreserved_at,
+                          "expires_at": unit.expires_at,
                           "parent": parent.unit_id if parent else None})
     return units
 

@@ -1,5 +1,5 @@
 // The camera path of the scan station: Chromium's fake camera plays a clip made from a real
-// label PNG (GET /api/units/{unit_id}/label.png); the station reads the QR code and judges it.
+// label PNG (POST /api/units/{unit_id}/label.png); the station reads the QR code and judges it.
 import { chromium, request } from "@playwright/test";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -20,7 +20,10 @@ test("the scan station reads a label's QR code from the camera", async ({ csp })
   const cases = await (await api.get("/api/cases?state=qc_pending&limit=10")).json() as { items: Array<{ id: number }> };
   const detail = await (await api.get(`/api/cases/${cases.items[0].id}`)).json() as { units: Array<{ unit_id: string; kind: string }> };
   const unit = detail.units.find((u) => u.kind === "product")!.unit_id;
-  const png = await api.get(`/api/units/${unit}/label.png?reprint_reason=${encodeURIComponent("e2e camera test")}`);
+  const csrf = ((await login.json()) as { csrf_token: string }).csrf_token;
+  const png = await api.post(`/api/units/${unit}/label.png`, {
+    data: { reprint_reason: "e2e camera test" }, headers: { "X-CSRF-Token": csrf },
+  });
   expect(png.status(), await png.text()).toBe(200);
   mkdirSync(TMP, { recursive: true });
   const pngPath = join(TMP, "label.png");

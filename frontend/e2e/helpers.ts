@@ -35,10 +35,22 @@ export async function shot(page: Page, name: string, opts: { top?: boolean } = {
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
 }
 
-/** Label payloads of a case (wristband and bags), read from its ZPL sheet: ident → payload. */
+/** The signed-in page's CSRF token, which every POST of a browser session carries. */
+export async function csrfToken(page: Page): Promise<string> {
+  const me = await page.request.get("/api/auth/me");
+  expect(me.ok()).toBeTruthy();
+  return ((await me.json()) as { csrf_token: string }).csrf_token;
+}
+
+/** Label payloads of a case (wristband and bags), read from its ZPL sheet: ident → payload.
+ * Printing is recorded, so the sheet is a POST with the CSRF token and a reprint reason. */
 export async function payloads(page: Page, caseId: number): Promise<Map<string, string>> {
-  const res = await page.request.get(`/api/cases/${caseId}/labels.zpl?reprint_reason=${encodeURIComponent("e2e: read the payloads")}`);
+  const res = await page.request.post(`/api/cases/${caseId}/labels.zpl`, {
+    data: { reprint_reason: "e2e: read the payloads" },
+    headers: { "X-CSRF-Token": await csrfToken(page) },
+  });
   expect(res.status(), await res.text()).toBe(200);
+  expect(res.headers()["cache-control"]).toBe("no-store");
   const zpl = await res.text();
   const out = new Map<string, string>();
   for (const m of zpl.matchAll(/\^FDMA,(CT1\.[A-Z0-9]+\.([UW])\.([A-Z0-9]+)\.[A-Z0-9]+\.[A-Z2-7]+)\^FS/g)) {

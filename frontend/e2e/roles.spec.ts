@@ -1,7 +1,7 @@
 // Refusals a user would hit (wrong role, thaw outside the window), the coordinator's exception
 // handling (hold, resume, cancel with e-signature) and the admin pages.
 import { expect, test } from "./fixtures";
-import { PASSWORD, caseDetail, checkA11y, payloads, scan, shot, signIn, verdict } from "./helpers";
+import { PASSWORD, caseDetail, checkA11y, csrfToken, payloads, scan, shot, signIn, verdict } from "./helpers";
 import type { Page } from "@playwright/test";
 
 test("a page for another role says so; the scan station offers only what the role may do", async ({ browser }) => {
@@ -100,6 +100,38 @@ test("admin: users, sites and the protocol catalog", async ({ browser }) => {
   await checkA11y(page, "protocols");
   await shot(page, "admin-protocols");
   await page.context().close();
+});
+
+test("label templates: a proposed version is approved by QA's e-signature", async ({ browser }) => {
+  type Template = { id: number; version: number; in_effect: boolean; spec: { lines: Array<{ field: string }> } };
+  const admin = await signIn(browser, "admin");
+  const versions = await (await admin.request.get("/api/label-templates?kind=wristband")).json() as Template[];
+  const current = versions.find((t) => t.in_effect)!;
+  const lines = [...current.spec.lines];
+  lines.splice(lines.findIndex((l) => l.field === "template"), 0, { field: "statement", text: "Verify identity" } as { field: string });
+  const proposed = await admin.request.post("/api/label-templates", {
+    data: { kind: "wristband", spec: { ...current.spec, lines }, note: "Identity check reminder on the wristband" },
+    headers: { "X-CSRF-Token": await csrfToken(admin) },
+  });
+  expect(proposed.status(), await proposed.text()).toBe(201);
+  await admin.context().close();
+
+  const qa = await signIn(browser, "qa");
+  await qa.getByRole("link", { name: "Label templates" }).click();
+  const table = qa.getByRole("table", { name: "Versions of the wristband label template" });
+  await expect(table.getByRole("row", { name: new RegExp(`^v${current.version} `) })).toContainText("in effect");
+  await expect(table.getByRole("row", { name: new RegExp(`^v${current.version + 1} `) })).toContainText("proposed");
+  await checkA11y(qa, "label templates");
+  await qa.getByRole("button", { name: `Approve wristband v${current.version + 1}` }).click();
+  const dialog = qa.getByRole("dialog", { name: "Electronic signature" });
+  await expect(dialog).toContainText("Approved for use");
+  await dialog.getByLabel("Your password").fill(PASSWORD);
+  await dialog.getByRole("button", { name: "Sign" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(table.getByRole("row", { name: new RegExp(`^v${current.version + 1} `) })).toContainText("in effect");
+  await expect(table.getByRole("row", { name: new RegExp(`^v${current.version} `) })).toContainText("superseded");
+  await shot(qa, "admin-label-templates");
+  await qa.context().close();
 });
 
 async function productBag(page: Page, caseId: number): Promise<string> {

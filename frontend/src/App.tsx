@@ -1,6 +1,7 @@
 import { BrowserRouter, Navigate, Route, Routes } from "react-router";
 import { AlertInbox } from "./alerts/AlertInbox";
 import { AlertsProvider } from "./alerts/AlertsContext";
+import { LabelTemplates } from "./admin/LabelTemplates";
 import { Protocols } from "./admin/Protocols";
 import { Sites } from "./admin/Sites";
 import { Users } from "./admin/Users";
@@ -64,6 +65,7 @@ export function AppRoutes() {
         <Route path="admin/users" element={<Only roles={["admin"]}><Users /></Only>} />
         <Route path="admin/sites" element={<Only roles={["admin"]}><Sites /></Only>} />
         <Route path="admin/protocols" element={<Only roles={["admin"]}><Protocols /></Only>} />
+        <Route path="admin/label-templates" element={<Only roles={["admin", "qa"]}><LabelTemplates /></Only>} />
         <Route path="*" element={<NotFound />} />
       </Route>
     </Routes>

@@ -6,6 +6,7 @@ import io
 from datetime import datetime, timedelta
 from typing import Any
 
+import pypdfium2 as pdfium
 import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -87,7 +88,7 @@ STEPS: list[tuple[str, Any]] = [
         "manufacturing_slot": "slot 1"})),
     ("collected", lambda j, c: j.ok("collection_staff", c, "record_collection", {
         "collection_end": (_now() - timedelta(minutes=30)).isoformat(),
-        "units": [{"volume_ml": 200}, {"volume_ml": 180}]})),
+        "units": [{"volume_ml": 200, "anticoagulant": "ACD-A"}, {"volume_ml": 180}]})),
     ("shipped_to_manufacturing", lambda j, c: j.ok("collection_staff", c, "ship_to_manufacturing", {
         "scans": j.typed(c, "apheresis"), "shipper_type": "2-8 C shipper",
         "courier": "MedCourier", "tracking_number": "T1"})),
@@ -101,7 +102,8 @@ STEPS: list[tuple[str, Any]] = [
                             for s in ("activation", "transduction", "expansion", "harvest",
                                       "formulation")][-1]),
     ("qc_pending", lambda j, c: j.ok("lab_tech", c, "complete_manufacturing", {
-        "scan": j.typed(c, "apheresis", "lab_tech")[0], "bags": [{"volume_ml": 68}],
+        "scan": j.typed(c, "apheresis", "lab_tech")[0],
+        "bags": [{"volume_ml": 68, "cell_dose": 2.0e8}],
         "cryopreserved_at": _now().isoformat()})),
     ("qc_pending", lambda j, c: [j.ok("lab_tech", c, "record_qc_result",
                               {"test": t, "value": v, "passed": True}) for t, v in QC_PASS][-1]),
@@ -114,19 +116,33 @@ STEPS: list[tuple[str, Any]] = [
 ]
 
 
-def read_qr(image_bytes: bytes) -> str:
-    """The one QR code in a PNG, read by an independent decoder (zxing-cpp)."""
-
-
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(image_bytes)),
+def read_qr_image(image: Image.Image) -> str:
+    """The one QR code in an image, read by an independent decoder (zxing-cpp)."""
+    found = zxingcpp.read_barcodes(image,
                                    formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     assert len(found) == 1, f"expected one QR code, read {len(found)}"
     return str(found[0].text)
 
 
+def read_qr(image_bytes: bytes) -> str:
+    """The one QR code in a PNG."""
+    return read_qr_image(Image.open(io.BytesIO(image_bytes)))
+
+
+def pdf_pages(pdf: bytes, dpi: int = 300) -> list[Image.Image]:
+    """Every page of a PDF, rasterised by PDFium."""
+    return [page.render(scale=dpi / 72).to_pil() for page in pdfium.PdfDocument(pdf)]
+
+
+def print_label(client: TestClient, headers: dict[str, str], path: str, **options: Any) -> Any:
+    """POST a print request (printing records a print, so it is never a GET)."""
+    return client.post(path, json=options, headers=headers)
+
+
 class SignedJourney(Journey):
-    """A journey whose every scan is a real label: printed through the API (PNG on the smallest
-    stock), read back with zxing-cpp, and the decoded signed payload sent as the scan."""
+    """A journey whose every scan is a real label: printed through the API (a PDF on the
+    smallest stock, where a bag's label comes with its tag), its first page read back with
+    zxing-cpp, and the decoded signed payload sent as the scan."""
 
     def __init__(self, client: TestClient, auth: dict[str, dict[str, str]],
                  size: str = "2x1in") -> None:
@@ -142,7 +158,8 @@ class SignedJourney(Journey):
 
     def unit_payload(self, unit_id: str, role: str = "coordinator") -> str:
         if unit_id not in self.payloads:
-            self.payloads[unit_id] = read_qr(self._print(f"/api/units/{unit_id}/label.png", role))
+            pdf = self._print(f"/api/units/{unit_id}/label.pdf", role)
+            self.payloads[unit_id] = read_qr_image(pdf_pages(pdf)[0])
         return self.payloads[unit_id]
 
     def wristband_payload(self, case_id: int, role: str = "infusion_staff") -> str:
@@ -152,10 +169,10 @@ class SignedJourney(Journey):
         return self.payloads[key]
 
     def _print(self, path: str, role: str) -> bytes:
-        r = self.client.get(path, params={"size": self.size}, headers=self.auth[role])
+        r = print_label(self.client, self.auth[role], path, size=self.size)
         if r.status_code == 409 and r.json()["code"] == "reprint_reason_required":
-            r = self.client.get(path, params={"size": self.size,
-                                              "reprint_reason": "label re-read for scanning"},
-                                headers=self.auth[role])
+            r = print_label(self.client, self.auth[role], path, size=self.size,
+                            reprint_reason="label re-read for scanning")
         assert r.status_code == 200, r.text
+        assert r.headers["cache-control"] == "no-store"
         return bytes(r.content)

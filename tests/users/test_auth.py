@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from pydantic import ValidationError
 from sqlmodel import select
 
 from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
-from cartrack.settings import Settings
 from cartrack.users.models import User
 from tests.helpers.constants import PASSWORD
 

@@ -31,7 +31,7 @@ def schedule_collection(ctx: Ctx, d: ScheduleCollectionData) -> None:
 def record_collection(ctx: Ctx, d: RecordCollectionData) -> None:
     site = ctx.site(SiteScope.collection)
     made = units.create_units(ctx.session, ctx.actor, ctx.case, site, UnitKind.apheresis,
-                              [u.volume_ml for u in d.units], collected_at=d.collection_end)
+                              d.units, collected_at=d.collection_end)
     units.set_status(ctx.session, ctx.actor, made, UnitStatus.collected, site_id=site.id)
     ctx.milestone("collected_at", d.collection_end)
     ctx.timeline.update(collection_end=d.collection_end, units=[u.unit_id for u in made])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cartrack.journey.context import Ctx
-from cartrack.journey.due import storage_expiry_at
 from cartrack.journey.events import (
     CompleteManufacturingData,
     EmptyData,
@@ -18,6 +17,7 @@ from cartrack.journey.guards import latest_qc
 from cartrack.journey.handlers.registry import handles
 from cartrack.journey.models import QcResult
 from cartrack.journey.transitions import SiteScope
+from cartrack.protocols.service import product_expiry
 from cartrack.units import service as units
 from cartrack.units.models import Unit, UnitKind, UnitStatus
 
@@ -40,10 +40,11 @@ def record_process_step(ctx: Ctx, d: ProcessStepData) -> None:
 @handles("complete_manufacturing")
 def complete_manufacturing(ctx: Ctx, d: CompleteManufacturingData) -> None:
     parent = ctx.units[0]
-    expires = storage_expiry_at(ctx.rules, d.cryopreserved_at)
+    expires = product_expiry(ctx.rules, d.cryopreserved_at)
     bags = units.create_units(ctx.session, ctx.actor, ctx.case, ctx.site(SiteScope.manufacturing),
-                              UnitKind.product, [b.volume_ml for b in d.bags], parent=parent,
-                              collected_at=parent.collected_at, expires_at=expires)
+                              UnitKind.product, d.bags, parent=parent,
+                              collected_at=parent.collected_at,
+                              cryopreserved_at=d.cryopreserved_at, expires_at=expires)
     units.set_status(ctx.session, ctx.actor, bags, UnitStatus.cryopreserved)
     units.set_status(ctx.session, ctx.actor, [parent], UnitStatus.consumed)
     ctx.timeline.update(bags=[b.unit_id for b in bags], parent=parent.unit_id,

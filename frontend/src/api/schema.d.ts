@@ -352,13 +352,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        get?: never;
+        put?: never;
         /**
          * Case Labels
-         * @description Every active label of a case, the wristband first: a PDF (one page per label) or ZPL.
+         * @description Print every active label of a case you may print, the wristband first: a PDF (one page
+         *     per label or tag) or ZPL.
          */
-        get: operations["case_labels_api_cases__case_id__labels__fmt__get"];
-        put?: never;
-        post?: never;
+        post: operations["case_labels_api_cases__case_id__labels__fmt__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -372,13 +373,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        get?: never;
+        put?: never;
         /**
          * Wristband Label
-         * @description The patient's wristband (PNG or PDF).
+         * @description Print the patient's wristband (PNG or PDF): clinical staff of the case's collection or
+         *     treatment site only.
          */
-        get: operations["wristband_label_api_cases__case_id__wristband__fmt__get"];
-        put?: never;
-        post?: never;
+        post: operations["wristband_label_api_cases__case_id__wristband__fmt__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -415,6 +417,71 @@ export interface paths {
          *     deadlines, signatures and data schema.
          */
         get: operations["journey_api_journey_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/label-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Templates
+         * @description Every version of every label kind's template: which one is in effect, who proposed and
+         *     who approved it.
+         */
+        get: operations["list_templates_api_label_templates_get"];
+        put?: never;
+        /**
+         * Propose Template
+         * @description Propose a new version; it prints only once QA approves it.
+         */
+        post: operations["propose_template_api_label_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/label-templates/{template_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve Template
+         * @description QA's e-signature ("Approved for use") puts a proposed version in effect.
+         */
+        post: operations["approve_template_api_label_templates__template_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/label-templates/{template_id}/specimen.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Template Specimen
+         * @description A specimen of this version with sample values, to review before approving it.
+         */
+        get: operations["template_specimen_api_label_templates__template_id__specimen_pdf_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -516,13 +583,14 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        get?: never;
+        put?: never;
         /**
          * Unit Label
-         * @description A bag's label (PNG, SVG, PDF or ZPL) at one of the offered sizes.
+         * @description Print a bag's label (PNG, SVG, PDF or ZPL) at one of the offered sizes. On stock where
+         *     the label comes with a tag, PDF and ZPL hold both.
          */
-        get: operations["unit_label_api_units__unit_id__label__fmt__get"];
-        put?: never;
-        post?: never;
+        post: operations["unit_label_api_units__unit_id__label__fmt__post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -745,8 +813,14 @@ export interface components {
         };
         /** ApheresisUnitIn */
         ApheresisUnitIn: {
+            /** Anticoagulant */
+            anticoagulant?: string | null;
             /** Volume Ml */
             volume_ml: number;
+        };
+        /** ApproveIn */
+        ApproveIn: {
+            signature: components["schemas"]["SignatureIn"];
         };
         /** AuditOut */
         AuditOut: {
@@ -1239,6 +1313,46 @@ export interface components {
          * @enum {string}
          */
         LabelFormat: "png" | "svg" | "pdf" | "zpl";
+        /**
+         * LineRule
+         * @description One line of a template: a fixed statement, or a field after its leading words.
+         */
+        LineRule: {
+            /**
+             * Bold
+             * @default false
+             */
+            bold: boolean;
+            /**
+             * Field
+             * @enum {string}
+             */
+            field: "statement" | "product" | "coi" | "ident" | "patient_name" | "date_of_birth" | "collected" | "collection_facility" | "volume" | "anticoagulant" | "transport" | "manufactured" | "expires" | "storage" | "dose" | "facility" | "manufacturer" | "warnings" | "template";
+            /**
+             * Max Lines
+             * @description 0: all it needs; names may be cut
+             * @default 0
+             */
+            max_lines: number;
+            /**
+             * On Tag
+             * @description on the tag, on stock listed in tag_sizes
+             * @default false
+             */
+            on_tag: boolean;
+            /**
+             * Only With Tag
+             * @description printed only on stock that has a tag
+             * @default false
+             */
+            only_with_tag: boolean;
+            /**
+             * Text
+             * @description the statement, or the words before the value
+             * @default
+             */
+            text: string;
+        };
         /** LineageOut */
         LineageOut: {
             /** Kind */
@@ -1511,6 +1625,25 @@ export interface components {
             /** Mrn */
             mrn: string;
         };
+        /** PrintIn */
+        PrintIn: {
+            /**
+             * Copies
+             * @default 1
+             */
+            copies: number;
+            /**
+             * Reprint Reason
+             * @description required when this label was printed before
+             */
+            reprint_reason?: string | null;
+            /**
+             * Size
+             * @description label stock: 4x4in, 4x2in, 2x1in
+             * @default 4x4in
+             */
+            size: string;
+        };
         /** ProcessStepData */
         ProcessStepData: {
             /** Notes */
@@ -1525,6 +1658,11 @@ export interface components {
         };
         /** ProductBagIn */
         ProductBagIn: {
+            /**
+             * Cell Dose
+             * @description CAR-positive viable T cells in the bag
+             */
+            cell_dose?: number | null;
             /** Volume Ml */
             volume_ml: number;
         };
@@ -1554,6 +1692,12 @@ export interface components {
              */
             apheresis_transit_hours: number;
             /**
+             * Apheresis Transport
+             * @description transport and storage condition printed on the apheresis bag label
+             * @default
+             */
+            apheresis_transport: string;
+            /**
              * Bedside Scan Minutes
              * @default 15
              */
@@ -1573,6 +1717,18 @@ export interface components {
             ld_days: number;
             /** Ld Regimen */
             ld_regimen: string;
+            /**
+             * Manufacturer
+             * @description license holder's name
+             * @default
+             */
+            manufacturer: string;
+            /**
+             * Manufacturer Id
+             * @description and its identifier
+             * @default
+             */
+            manufacturer_id: string;
             /**
              * Manufacturing Start Hours
              * @default 24
@@ -1607,14 +1763,28 @@ export interface components {
              * @default 72
              */
             shipment_arrival_hours: number;
+            /**
+             * Storage Condition
+             * @description printed on the bag label
+             * @default
+             */
+            storage_condition: string;
             /** Storage Max Celsius */
             storage_max_celsius: number;
-            /** Storage Months */
+            /**
+             * Storage Months
+             * @description expiry rule: the product expires this many calendar months after cryopreservation
+             */
             storage_months?: number | null;
             /** Thaw To Infusion Minutes */
             thaw_to_infusion_minutes: number;
             /** Warning Fractions */
             warning_fractions?: number[];
+            /**
+             * Warnings
+             * @description printed on the bag label, one line each
+             */
+            warnings?: string[];
         };
         /** ProtocolIn */
         ProtocolIn: {
@@ -2137,6 +2307,55 @@ export interface components {
             role: string;
             /** Site Id */
             site_id: number;
+        };
+        /** TemplateIn */
+        TemplateIn: {
+            /** Kind */
+            kind: string;
+            /** Note */
+            note: string;
+            spec: components["schemas"]["TemplateSpec"];
+        };
+        /** TemplateOut */
+        TemplateOut: {
+            /** Approved At */
+            approved_at: string | null;
+            /** Approved By */
+            approved_by: string | null;
+            /** Id */
+            id: number;
+            /** In Effect */
+            in_effect: boolean;
+            /** Kind */
+            kind: string;
+            /** Note */
+            note: string;
+            /**
+             * Proposed At
+             * Format: date-time
+             */
+            proposed_at: string;
+            /** Proposed By */
+            proposed_by: string;
+            /** Signature Id */
+            signature_id: number | null;
+            spec: components["schemas"]["TemplateSpec"];
+            /** Status */
+            status: string;
+            /** Superseded At */
+            superseded_at: string | null;
+            /** Version */
+            version: number;
+        };
+        /** TemplateSpec */
+        TemplateSpec: {
+            /** Lines */
+            lines: components["schemas"]["LineRule"][];
+            /**
+             * Tag Sizes
+             * @description stock on which the on_tag lines always go to the tag (elsewhere, only when they would not fit)
+             */
+            tag_sizes?: ("4x4in" | "4x2in" | "2x1in")[];
         };
         /** TemporaryPasswordOut */
         TemporaryPasswordOut: {
@@ -3809,15 +4028,9 @@ export interface operations {
             };
         };
     };
-    case_labels_api_cases__case_id__labels__fmt__get: {
+    case_labels_api_cases__case_id__labels__fmt__post: {
         parameters: {
-            query?: {
-                /** @description label stock: 4x4in, 4x2in, 2x1in */
-                size?: string;
-                copies?: number;
-                /** @description required when this label was printed before */
-                reprint_reason?: string | null;
-            };
+            query?: never;
             header?: never;
             path: {
                 fmt: components["schemas"]["SheetFormat"];
@@ -3825,7 +4038,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PrintIn"] | null;
+            };
+        };
         responses: {
             /** @description the label; the print is recorded */
             200: {
@@ -3866,7 +4083,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description printed before: a reprint reason is required */
+            /** @description printed before (a reprint reason is required), or no approved template */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3893,15 +4110,9 @@ export interface operations {
             };
         };
     };
-    wristband_label_api_cases__case_id__wristband__fmt__get: {
+    wristband_label_api_cases__case_id__wristband__fmt__post: {
         parameters: {
-            query?: {
-                /** @description label stock: 4x4in, 4x2in, 2x1in */
-                size?: string;
-                copies?: number;
-                /** @description required when this label was printed before */
-                reprint_reason?: string | null;
-            };
+            query?: never;
             header?: never;
             path: {
                 fmt: components["schemas"]["WristbandFormat"];
@@ -3909,7 +4120,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PrintIn"] | null;
+            };
+        };
         responses: {
             /** @description the label; the print is recorded */
             200: {
@@ -3950,7 +4165,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description printed before: a reprint reason is required */
+            /** @description printed before (a reprint reason is required), or no approved template */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4069,6 +4284,319 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JourneyOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_templates_api_label_templates_get: {
+        parameters: {
+            query?: {
+                kind?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    propose_template_api_label_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approve_template_api_label_templates__template_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    template_specimen_api_label_templates__template_id__specimen_pdf_get: {
+        parameters: {
+            query?: {
+                /** @description label stock: 4x4in, 4x2in, 2x1in */
+                size?: string;
+            };
+            header?: never;
+            path: {
+                template_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a specimen label (its QR is never valid) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
                 };
             };
             /** @description Not signed in */
@@ -4588,15 +5116,9 @@ export interface operations {
             };
         };
     };
-    unit_label_api_units__unit_id__label__fmt__get: {
+    unit_label_api_units__unit_id__label__fmt__post: {
         parameters: {
-            query?: {
-                /** @description label stock: 4x4in, 4x2in, 2x1in */
-                size?: string;
-                copies?: number;
-                /** @description required when this label was printed before */
-                reprint_reason?: string | null;
-            };
+            query?: never;
             header?: never;
             path: {
                 fmt: components["schemas"]["LabelFormat"];
@@ -4605,7 +5127,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PrintIn"] | null;
+            };
+        };
         responses: {
             /** @description the label; the print is recorded */
             200: {
@@ -4646,7 +5172,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description printed before: a reprint reason is required */
+            /** @description printed before (a reprint reason is required), or no approved template */
             409: {
                 headers: {
                     [name: string]: unknown;

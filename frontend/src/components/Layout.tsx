@@ -18,6 +18,7 @@ export const NAV: NavItem[] = [
   { to: "/admin/users", label: "Users", roles: ["admin"] },
   { to: "/admin/sites", label: "Sites", roles: ["admin"] },
   { to: "/admin/protocols", label: "Protocols", roles: ["admin"] },
+  { to: "/admin/label-templates", label: "Label templates", roles: ["admin", "qa"] },
 ];
 
 /** Where each role starts. */

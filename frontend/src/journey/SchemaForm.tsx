@@ -38,6 +38,8 @@ export const LABELS: Record<string, string> = {
   collection_end: "Collection end time",
   units: "Apheresis units",
   volume_ml: "Volume (mL)",
+  anticoagulant: "Anticoagulant (if recorded)",
+  cell_dose: "Cell dose (CAR+ viable T cells, if recorded)",
   scans: "Scanned bags",
   scan: "Bag scan",
   shipper_type: "Shipper type",

@@ -78,7 +78,7 @@ export function ActionForm({ detail, transition, onDone, onCancel, initial: give
             <p><strong>Print the labels now</strong> and put them on the bags before they leave the room.</p>
             <ul className="print-links">
               {finished.units.filter((u) => u.kind === (transition.event === "record_collection" ? "apheresis" : "product") && ["collected", "cryopreserved", "labeled"].includes(u.status)).map((u) => (
-                <li key={u.unit_id}><PrintLink className="button primary" href={`/api/units/${u.unit_id}/label.pdf`}>Print label {u.unit_id}</PrintLink></li>
+                <li key={u.unit_id}><PrintLink className="button primary" target={{ unit: u.unit_id, format: "pdf" }}>Print label {u.unit_id}</PrintLink></li>
               ))}
             </ul>
             <LabelLinks caseId={detail.id} />

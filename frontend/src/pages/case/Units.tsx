@@ -1,3 +1,4 @@
+import { useAuth } from "../../auth/AuthContext";
 import { Ident } from "../../components/Ident";
 import { PrintLink } from "../../components/PrintLink";
 import type { CaseDetail } from "../../journey/api";
@@ -39,20 +40,24 @@ function UnitLine({ unit }: { unit: Unit }) {
         {unit.parent_unit_id ? ` · from ${unit.parent_unit_id}` : ""}
       </span>{" "}
       <span className="label-links">
-        <PrintLink href={`/api/units/${unit.unit_id}/label.pdf`}>Label PDF<span className="sr-only"> for {unit.unit_id}</span></PrintLink>{" · "}
-        <PrintLink href={`/api/units/${unit.unit_id}/label.zpl`}>ZPL<span className="sr-only"> label for {unit.unit_id}</span></PrintLink>
+        <PrintLink target={{ unit: unit.unit_id, format: "pdf" }}>Label PDF<span className="sr-only"> for {unit.unit_id}</span></PrintLink>{" · "}
+        <PrintLink target={{ unit: unit.unit_id, format: "zpl" }}>ZPL<span className="sr-only"> label for {unit.unit_id}</span></PrintLink>
       </span>
     </div>
   );
 }
 
-/** Links to print the case's labels (every bag on one PDF sheet) and the patient's wristband. */
+/** Links to print the case's labels (every bag on one PDF sheet) and, for clinical staff, the
+ * patient's wristband (the server checks the site too). */
 export function LabelLinks({ caseId }: { caseId: number }) {
+  const { hasRole } = useAuth();
   return (
     <ul className="print-links">
-      <li><PrintLink className="button" href={`/api/cases/${caseId}/labels.pdf`}>Print all labels (PDF sheet)</PrintLink></li>
-      <li><PrintLink className="button" href={`/api/cases/${caseId}/labels.zpl`}>All labels for the thermal printer (ZPL)</PrintLink></li>
-      <li><PrintLink className="button" href={`/api/cases/${caseId}/wristband.pdf`}>Print wristband (PDF)</PrintLink></li>
+      <li><PrintLink className="button" target={{ sheet: caseId, format: "pdf" }}>Print all labels (PDF sheet)</PrintLink></li>
+      <li><PrintLink className="button" target={{ sheet: caseId, format: "zpl" }}>All labels for the thermal printer (ZPL)</PrintLink></li>
+      {hasRole("coordinator", "collection_staff", "infusion_staff") ? (
+        <li><PrintLink className="button" target={{ wristband: caseId, format: "pdf" }}>Print wristband (PDF)</PrintLink></li>
+      ) : null}
     </ul>
   );
 }
