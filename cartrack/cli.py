@@ -43,14 +43,18 @@ def db_upgrade() -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           scheduler: bool = typer.Option(None, help="run the alert scheduler in this process "
-                                                    "(default: CARTRACK_SCHEDULER_ENABLED)")) -> None:
+                                                    "(default: CARTRACK_SCHEDULER_ENABLED)"),
+          migrate: bool = typer.Option(True, help="migrate the schema first; replicas behind a "
+                                                  "one-shot `cartrack db upgrade` pass --no-migrate")
+          ) -> None:
     """Run the API and the web UI (and, embedded, the alert scheduler)."""
     import uvicorn
 
     from cartrack.app import create_app
     from cartrack.migrate import upgrade
 
-    upgrade(_database_url())
+    if migrate:
+        upgrade(_database_url())
     uvicorn.run(create_app(start_scheduler=scheduler), host=host, port=port,
                 log_level="info", proxy_headers=False)
 
@@ -72,7 +76,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     typer.echo(f"demo database ready; sign in as coordinator, lab_tech, qa, infusion_staff, ... "
                f"with the demo password at http://{host}:{port}")
     if serve_after:
-        serve(host=host, port=port, scheduler=None)
+        serve(host=host, port=port, scheduler=None, migrate=False)
 
 
 @user_app.command("add")

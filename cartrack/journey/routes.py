@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from cartrack import idempotency
 from cartrack.audit import service as audit_service
 from cartrack.audit.models import AuditOut
 from cartrack.db import SessionDep
@@ -16,7 +17,7 @@ from cartrack.journey.transitions import (
 from cartrack.pagination import Page
 from cartrack.security import SIGNED_IN, Access, Principal
 
-router = APIRouter(prefix="/api", tags=["journey"])
+router = APIRouter(prefix="/api", tags=["journey"], route_class=idempotency.Route)
 CASE_ACCESS = Access(*service.CASE_ROLES)
 CaseId = Path(ge=1, le=2**31 - 1)
 
@@ -68,7 +69,7 @@ def get_case(session: SessionDep,
     return queries.detail(session, principal, service.get_case(session, principal, case_id))
 
 
-@router.post("/cases/{case_id}/events")
+@router.post("/cases/{case_id}/events", dependencies=[idempotency.keyed(CASE_ACCESS)])
 def apply_event(session: SessionDep, body: sc.EventIn, case_id: int = CaseId,  # type: ignore[valid-type]
                 principal: Principal = Depends(CASE_ACCESS)) -> sc.CaseDetail:
     """Apply one journey event. Refused events answer 409 with the state, the failed guard and

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cartrack import idempotency, metrics
 from cartrack.db import SessionDep
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey import service as journey
 from cartrack.scans import report, service
 from cartrack.security import Access, Principal
 
-router = APIRouter(prefix="/api", tags=["scans"])
+router = APIRouter(prefix="/api", tags=["scans"], route_class=idempotency.Route)
 SCAN_ACCESS = Access(*service.CASE_ROLES)
 CaseId = Path(ge=1, le=2**31 - 1)
 Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
@@ -57,7 +58,7 @@ class ScanOut(BaseModel):
     scanned_at: datetime
 
 
-@router.post("/scans")
+@router.post("/scans", dependencies=[idempotency.keyed(SCAN_ACCESS)])
 def post_scan(session: SessionDep, body: ScanIn, principal: Principal = Depends(SCAN_ACCESS)) -> ScanOut:
     """Judge a scan and record it (a custody event and an audit entry), match or mismatch.
 
@@ -66,6 +67,7 @@ def post_scan(session: SessionDep, body: ScanIn, principal: Principal = Depends(
     """
     result = service.scan(session, principal, body.payload, action=body.action,
                           location=body.location)
+    metrics.SCANS.labels(result.verdict.verdict).inc()
     return scan_out(result)
 
 
