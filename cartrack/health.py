@@ -9,20 +9,27 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from functools import lru_cache
 
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
+from sqlmodel import Session
 
 from cartrack import __version__, clock, metrics
 from cartrack.alerts import leader
 from cartrack.db import new_session
 from cartrack.failures import RETRY_AFTER_SECONDS, is_database_unavailable
+from cartrack.migrate import alembic_config
 from cartrack.security import PUBLIC
 from cartrack.settings import get_settings
 
+log = logging.getLogger("cartrack")
 router = APIRouter(tags=["meta"], dependencies=[Depends(PUBLIC)])
 
 
@@ -45,17 +52,24 @@ class HealthOut(BaseModel):
 class ReadyOut(BaseModel):
     status: str
     database: str
+    schema_revision: str | None = Field(
+        default=None, description="the database's migration; 503 unless it is this code's")
+
+
+@lru_cache(maxsize=1)
+def _code_head() -> str:
+    heads = ScriptDirectory.from_config(alembic_config("")).get_heads()
+    return ",".join(sorted(heads))
 
 
 def _scheduler() -> SchedulerOut | None:
-    """The leader's heartbeat row; None while the database cannot be read."""
+    """The leader's heartbeat row; None while the database (or its schema) cannot be read."""
     try:
         with new_session(read_only=True) as session:
             row = leader.current(session)
-    except Exception as exc:
-        if is_database_unavailable(exc):
-            return None
-        raise
+    except SQLAlchemyError as exc:
+        log.warning("health: the scheduler heartbeat cannot be read (%s)", type(exc).__name__)
+        return None
     if row is None:
         return SchedulerOut(leader=None, host=None, since=None, last_tick_at=None,
                             heartbeat_at=None, stale=True)
@@ -80,17 +94,37 @@ def health() -> HealthOut:
 @router.get("/api/ready", response_model=ReadyOut,
             responses={503: {"model": ReadyOut, "description": "Database down"}})
 def ready() -> ReadyOut | JSONResponse:
-    """Readiness: 200 when the database answers, 503 with Retry-After when it does not."""
+    """Readiness: 200 when the database answers and its schema is this code's; 503 with
+    Retry-After when the database cannot be reached or is not migrated (yet)."""
     try:
         with new_session(read_only=True) as session:
-            session.execute(text("SELECT 1"))
+            revision = _revision(session)
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
-        body = ReadyOut(status="unavailable", database="down")
-        return JSONResponse(body.model_dump(), status_code=503,
-                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    return ReadyOut(status="ready", database="ok")
+        return _not_ready(ReadyOut(status="unavailable", database="down"))
+    if revision != _code_head():
+        return _not_ready(ReadyOut(status="unavailable", database="ok", schema_revision=revision))
+    return ReadyOut(status="ready", database="ok", schema_revision=revision)
+
+
+def _revision(session: Session) -> str | None:
+    session.execute(text("SELECT 1"))
+    try:
+        with session.begin_nested():
+            rows = session.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return ",".join(sorted(rows)) or None
+    except ProgrammingError:  # PostgreSQL: no alembic_version table
+        return None
+    except OperationalError as exc:  # SQLite says "no such table" this way
+        if "no such table" in str(exc):
+            return None
+        raise
+
+
+def _not_ready(body: ReadyOut) -> JSONResponse:
+    return JSONResponse(body.model_dump(), status_code=503,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @router.get("/metrics", include_in_schema=False)
