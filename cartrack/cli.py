@@ -50,13 +50,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     """Run the API and the web UI (and, embedded, the alert scheduler)."""
     import uvicorn
 
+    from cartrack import logs
     from cartrack.app import create_app
     from cartrack.migrate import upgrade
 
+    log_config = logs.configure()
     if migrate:
         upgrade(_database_url())
     uvicorn.run(create_app(start_scheduler=scheduler), host=host, port=port,
-                log_level="info", proxy_headers=False)
+                log_config=log_config, proxy_headers=False)
 
 
 @app.command()
@@ -158,16 +160,23 @@ def openapi(output: Path = typer.Option(None, "-o")) -> None:
 
 
 @app.command("scheduler")
-def scheduler_cmd() -> None:
+def scheduler_cmd(metrics_port: int = typer.Option(0, help="serve Prometheus metrics on this "
+                                                           "port (0: none)")) -> None:
     """Run the alert scheduler alone (then run API processes with CARTRACK_SCHEDULER_ENABLED=false).
 
-    Any number may run against one PostgreSQL database: each alert is delivered once."""
+    Any number may run against one database: one leads (it holds the leader lock), the others
+    stand by and take over when it dies; each alert is delivered once."""
     import logging
 
+    from prometheus_client import start_http_server
+
+    from cartrack import logs
     from cartrack.alerts.scheduler import AlertScheduler, run_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook sent is noise
+    if metrics_port:
+        start_http_server(metrics_port)
 
     def ready(s: AlertScheduler) -> None:
         typer.echo(f"alert scheduler {s.instance} running every {s.poll_seconds} s")
