@@ -67,9 +67,12 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class Replay(Exception):
+    """The stored outcome, as plain values (the transaction that read it is rolled back)."""
+
     def __init__(self, record: IdempotencyRecord) -> None:
         super().__init__(record.key)
-        self.record = record
+        self.status_code, self.body = record.status_code, record.body
+        self.media_type = record.media_type
 
 
 @dataclass
@@ -199,10 +202,10 @@ def _store_refusal(pending: Pending, exc: DomainError, session: Session) -> None
     store(session, pending, exc.status_code, body, "application/json")
 
 
-def replay_response(record: IdempotencyRecord) -> Response:
+def replay_response(replay: Replay) -> Response:
     metrics.IDEMPOTENT_REPLAYS.inc()
-    return Response(content=record.body, status_code=record.status_code,
-                    media_type=record.media_type, headers={REPLAYED_HEADER: "true"})
+    return Response(content=replay.body, status_code=replay.status_code,
+                    media_type=replay.media_type, headers={REPLAYED_HEADER: "true"})
 
 
 def purge_expired(limit_hours: int | None = None) -> int:
@@ -219,6 +222,6 @@ def purge_expired(limit_hours: int | None = None) -> int:
 def install(app: FastAPI) -> None:
     async def replayed(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Replay)
-        return replay_response(exc.record)
+        return replay_response(exc)
 
     app.add_exception_handler(Replay, replayed)
