@@ -6,13 +6,16 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -115,3 +118,63 @@ def _on_small_disk(backend: str, tmp_path: Path) -> Iterator[tuple[str, Disk]]:
             _migrate_and_seed(url)
             yield url, Disk(root)
             engine_for(url).dispose()
+
+
+# ---- a proxy in front of PostgreSQL that cuts one COMMIT's answer ---------------------------
+
+
+class CommitCutter:
+    """A TCP proxy to PostgreSQL. Armed, it forwards the next COMMIT, waits for the server's
+    answer (so the server has committed), then closes the client's connection instead of
+    passing the answer on: the client cannot know whether its transaction was saved."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.armed = threading.Event()
+        self.cuts = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def __enter__(self) -> CommitCutter:
+        self._spawn(self._accept)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.server.close()
+
+    def _spawn(self, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            link = {"cut": False}
+            self._spawn(self._pipe, client, upstream, link, True)
+            self._spawn(self._pipe, upstream, client, link, False)
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, link: dict[str, bool],
+              from_client: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if not from_client and link["cut"]:
+                    self.cuts += 1
+                    break  # the server answered the COMMIT: drop the answer, cut the line
+                dst.sendall(data)
+                if from_client and b"COMMIT\x00" in data and self.armed.is_set():
+                    self.armed.clear()
+                    link["cut"] = True
+        except OSError:
+            pass
+        for sock in (src, dst):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
