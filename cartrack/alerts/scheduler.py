@@ -63,6 +63,7 @@ class AlertScheduler:
         self._last_escalation = 0.0
         self._last_fire_start: float | None = None
         self._last_heartbeat = 0.0
+        self._beat_had_tick = False
         self.leading_since: datetime | None = None
         self.last_tick_at: datetime | None = None
         self.ticks = 0
@@ -105,15 +106,21 @@ class AlertScheduler:
                 self.leading_since = None
             elif not self.leading and self._lock.acquire():
                 self.leading_since = clock.now()
-                self._last_heartbeat = 0.0
+                self._last_heartbeat, self.last_tick_at = 0.0, None
                 log.info("scheduler %s leads", self.instance)
-            if self.leading and time.monotonic() - self._last_heartbeat >= leader.HEARTBEAT_SECONDS:
+            if self.leading and self._heartbeat_due():
                 assert self.leading_since is not None
                 leader.write_heartbeat(self.instance, self.leading_since, self.last_tick_at)
                 self._last_heartbeat = time.monotonic()
+                self._beat_had_tick = self.last_tick_at is not None
         except Exception:
             log.exception("scheduler leadership check failed; retrying")
         metrics.SCHEDULER_LEADER.set(1 if self.leading else 0)
+
+    def _heartbeat_due(self) -> bool:
+        """Every HEARTBEAT_SECONDS, and at once when the first tick after taking over is in."""
+        first_tick = not self._beat_had_tick and self.last_tick_at is not None
+        return first_tick or time.monotonic() - self._last_heartbeat >= leader.HEARTBEAT_SECONDS
 
     # ---- ticks --------------------------------------------------------------------------
 
