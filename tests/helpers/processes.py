@@ -108,7 +108,7 @@ class Fleet:
         port = free_port()
         proc = self.start(name, "serve", "--no-migrate", "--host", "127.0.0.1", "--port",
                           str(port), port=port, **{"scheduler_enabled": "false", **settings})
-        up = wait_for(lambda: _answers(proc), 30, step=0.1)
+        up = wait_for(lambda: _answers(proc), 120, step=0.1)
         assert up, f"{name} did not start:\n{proc.text()}"
         return proc
 

@@ -35,7 +35,7 @@ def test_one_scheduler_leads_and_a_standby_takes_over_after_sigkill(
                                            webhook_secret=SECRET, scheduler_poll_seconds=0.2,
                                            scheduler_leader_retry_seconds=RETRY) as running:
         procs = [running.scheduler("sched-a"), running.scheduler("sched-b")]
-        assert wait_for(lambda: _leader_of(procs), 30), [p.text() for p in procs]
+        assert wait_for(lambda: _leader_of(procs), 120), [p.text() for p in procs]
         time.sleep(3 * RETRY)  # several retries of the standby: still one leader
         leaders = _leader_of(procs)
         assert len(leaders) == 1, [p.text() for p in procs]

@@ -93,5 +93,5 @@ def _wait_health(base: str) -> bool:
         except httpx.HTTPError:
             return False
 
-    return bool(wait_for(answers, 60, step=0.2))
+    return bool(wait_for(answers, 120, step=0.2))
 
