@@ -29,7 +29,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import col, select
 
-from cartrack import clock, metrics
+from cartrack import clock, idempotency, metrics
 from cartrack.alerts import leader, service
 from cartrack.alerts.models import Alert
 from cartrack.db import new_session
@@ -37,6 +37,7 @@ from cartrack.settings import get_settings
 
 log = logging.getLogger("cartrack.alerts.scheduler")
 ESCALATION_CHECK_SECONDS = 5.0
+PURGE_SECONDS = 600.0  # how often the leader forgets expired idempotency keys
 
 
 class _QuietSkips(logging.Filter):
@@ -64,6 +65,7 @@ class AlertScheduler:
         self._last_fire_start: float | None = None
         self._last_heartbeat = 0.0
         self._beat_had_tick = False
+        self._last_purge = 0.0
         self.leading_since: datetime | None = None
         self.last_tick_at: datetime | None = None
         self.ticks = 0
@@ -113,6 +115,9 @@ class AlertScheduler:
                 leader.write_heartbeat(self.instance, self.leading_since, self.last_tick_at)
                 self._last_heartbeat = time.monotonic()
                 self._beat_had_tick = self.last_tick_at is not None
+            if self.leading and time.monotonic() - self._last_purge >= PURGE_SECONDS:
+                self._last_purge = time.monotonic()
+                idempotency.purge_expired()
         except Exception:
             log.exception("scheduler leadership check failed; retrying")
         metrics.SCHEDULER_LEADER.set(1 if self.leading else 0)
