@@ -21,15 +21,23 @@ function serve(steps: Step[]): { keys: (string | null)[]; paths: string[] } {
   return seen;
 }
 
+async function failure(pending: Promise<unknown>): Promise<ApiError> {
+  try {
+    await pending;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+  }
+  throw new Error("expected an ApiError");
+}
+
 const MATCH = { verdict: "mismatch", message: "Not a cartrack label.", custody_event_id: 7 };
 
 test("a scan repeated after no answer reuses its key; the next scan of the same bag gets a new one", async () => {
   const seen = serve(["network-down", { status: 200, body: MATCH, headers: { "Idempotent-Replayed": "true" } },
                       { status: 200, body: { ...MATCH, custody_event_id: 8 } }]);
-  const lost = await postScan("PAYLOAD-1").catch((e: unknown) => e);
-  expect(lost).toBeInstanceOf(ApiError);
-  expect((lost as ApiError).body.code).toBe("outcome_unknown");
-  expect((lost as ApiError).message).toMatch(/not known whether this was saved.*Try the same action again/);
+  const lost = await failure(postScan("PAYLOAD-1"));
+  expect(lost.body.code).toBe("outcome_unknown");
+  expect(lost.message).toMatch(/not known whether this was saved.*Try the same action again/);
   expect((await postScan("PAYLOAD-1")).custody_event_id).toBe(7);
   expect((await postScan("PAYLOAD-1")).custody_event_id).toBe(8);
   expect(seen.keys[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -42,10 +50,10 @@ test("a 503 keeps the key and shows the server's words; a refusal frees it", asy
   const refused = { detail: "Your role may not do this.", code: "role_forbidden" };
   const seen = serve([{ status: 503, body: unknown, headers: { "Retry-After": "5" } },
                       { status: 403, body: refused }, { status: 200, body: MATCH }]);
-  const first = await postScan("PAYLOAD-2").catch((e: unknown) => e as ApiError);
+  const first = await failure(postScan("PAYLOAD-2"));
   expect(first.status).toBe(503);
   expect(first.message).toBe(unknown.detail);
-  const second = await postScan("PAYLOAD-2").catch((e: unknown) => e as ApiError);
+  const second = await failure(postScan("PAYLOAD-2"));
   expect(second.status).toBe(403);
   await postScan("PAYLOAD-2");
   expect(seen.keys[1]).toBe(seen.keys[0]);
