@@ -44,9 +44,10 @@ def logging_config(fmt: str | None = None, level: str | None = None) -> dict[str
             "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
     else:
         formatter = {"format": TEXT_FORMAT}
+    # Only these are named: dictConfig resets the levels of the children of named loggers,
+    # and the scheduler quiets APScheduler's per-tick lines on purpose (root takes warnings).
     loggers = {name: {"handlers": ["default"], "level": level, "propagate": False}
-               for name in ("cartrack", "uvicorn", "uvicorn.error", "uvicorn.access",
-                            "apscheduler", "alembic")}
+               for name in ("cartrack", "uvicorn", "uvicorn.error", "uvicorn.access", "alembic")}
     return {
         "version": 1,
         "disable_existing_loggers": False,
