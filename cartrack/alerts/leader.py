@@ -43,8 +43,8 @@ log = logging.getLogger("cartrack.alerts.scheduler")
 LEADER_LOCK = 0x63617274_6C656164  # "cartlead"
 HEARTBEAT_SECONDS = 5.0
 # libpq keepalives: a leader cut off from the database notices within about 15 s.
-KEEPALIVES = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-              "keepalives_count": 3, "connect_timeout": 5}
+KEEPALIVES = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "2",
+              "keepalives_count": "3", "connect_timeout": "5"}
 
 
 class LeaderLock(Protocol):
@@ -60,7 +60,8 @@ class PostgresLock:
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(self.dsn, autocommit=True, **KEEPALIVES)
+            dsn = psycopg.conninfo.make_conninfo(self.dsn, **KEEPALIVES)
+            self.conn = psycopg.connect(dsn, autocommit=True)
         return self.conn
 
     def acquire(self) -> bool:
