@@ -66,6 +66,7 @@ class AlertScheduler:
         self._last_heartbeat = 0.0
         self._beat_had_tick = False
         self._last_purge = 0.0
+        self._announced_standby = False
         self.leading_since: datetime | None = None
         self.last_tick_at: datetime | None = None
         self.ticks = 0
@@ -110,6 +111,9 @@ class AlertScheduler:
                 self.leading_since = clock.now()
                 self._last_heartbeat, self.last_tick_at = 0.0, None
                 log.info("scheduler %s leads", self.instance)
+            elif not self.leading and not self._announced_standby:
+                log.info("scheduler %s stands by; another scheduler leads", self.instance)
+                self._announced_standby = True
             if self.leading and self._heartbeat_due():
                 assert self.leading_since is not None
                 leader.write_heartbeat(self.instance, self.leading_since, self.last_tick_at)

@@ -37,7 +37,8 @@ def _head() -> str:
 def test_ten_concurrent_upgrades_all_succeed_and_migrate_once(backend: str, tmp_path: Path) -> None:
     with empty_database(backend, tmp_path) as url:
         with ThreadPoolExecutor(10) as pool:
-            runs = list(pool.map(lambda _: run_cli("db", "upgrade", url=url), range(10)))
+            runs = list(pool.map(lambda _: run_cli("db", "upgrade", url=url, timeout=600),
+                                 range(10)))
         failed = [(r.returncode, r.stderr[-800:]) for r in runs if r.returncode != 0]
         assert not failed, failed
         assert all("newest schema" in r.stdout for r in runs)
