@@ -112,7 +112,7 @@ class AlertScheduler:
                 self._last_heartbeat, self.last_tick_at = 0.0, None
                 log.info("scheduler %s leads", self.instance)
             elif not self.leading and not self._announced_standby:
-                log.info("scheduler %s stands by; another scheduler leads", self.instance)
+                log.info("scheduler %s stands by: another holds the leader lock", self.instance)
                 self._announced_standby = True
             if self.leading and self._heartbeat_due():
                 assert self.leading_since is not None
