@@ -7,7 +7,7 @@ PORT ?= 8000
 PYTEST_WORKERS ?= auto
 UV_VERSION := 0.13.9
 
-.PHONY: lock install frontend demo serve test test-fast test-python test-frontend lint bench
+.PHONY: lock install frontend demo serve test test-fast test-python test-frontend lint bench wheel
 
 install: $(VENV)/.installed
 
@@ -38,7 +38,8 @@ demo: install frontend
 serve: install frontend
 	$(BIN)/cartrack serve --host $(HOST) --port $(PORT)
 
-test: test-python test-frontend
+# The UI is built first: a test installs the wheel (UI inside) and serves it without Node.
+test: frontend test-python test-frontend
 
 test-python: lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
@@ -55,6 +56,13 @@ lint: install
 	$(BIN)/ruff check cartrack tests bench
 	$(BIN)/mypy cartrack
 	$(BIN)/lint-imports
+
+# The wheel with the built UI inside (what docker/Dockerfile builds), into dist/.
+wheel: frontend
+	rm -rf build/wheel && mkdir -p build/wheel dist
+	cp -r pyproject.toml README.md cartrack build/wheel/
+	cp -r frontend/dist build/wheel/cartrack/static
+	UV_NATIVE_TLS=1 $(BIN)/uv build --wheel --out-dir dist build/wheel
 
 bench: install
 	$(BIN)/python -m bench

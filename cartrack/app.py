@@ -16,11 +16,12 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cartrack import __version__
+from cartrack import __version__, failures, idempotency, metrics
 from cartrack.alerts.routes import router as alerts_router
 from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
 from cartrack.errors import DomainError, ErrorBody
 from cartrack.headers import SecurityHeaders
+from cartrack.health import router as health_router
 from cartrack.journey.routes import router as journey_router
 from cartrack.labels.routes import router as labels_router
 from cartrack.protocols.routes import router as protocols_router
@@ -145,17 +146,16 @@ def install_error_handlers(app: FastAPI) -> None:
                              "unusual characters or out-of-range numbers.",
                              "code": "invalid_input", "fields": []}, status_code=422)
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse({"detail": "cartrack hit an unexpected error; nothing was saved.",
-                             "code": "internal_error"}, status_code=500)
+    failures.install(app)
+    idempotency.install(app)
 
 
 def _frontend_dir() -> Path | None:
     configured = get_settings().frontend_dir
     candidates = [Path(configured)] if configured else []
-    candidates.append(Path(__file__).resolve().parent.parent / "frontend" / "dist")
+    here = Path(__file__).resolve().parent
+    # A checkout serves frontend/dist; an installed wheel serves the UI built into it.
+    candidates += [here.parent / "frontend" / "dist", here / "static"]
     return next((p for p in candidates if (p / "index.html").is_file()), None)
 
 
@@ -195,16 +195,15 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
                   **no_docs)
     install_error_handlers(app)
     for router in (users_router, protocols_router, journey_router, units_router, labels_router,
-                   scans_router, alerts_router):
+                   scans_router, alerts_router, health_router):
         app.include_router(router)
-
-    @app.get("/api/health", tags=["meta"], dependencies=[Depends(PUBLIC)])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     _mount_frontend(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
-    # Added last, so it is the outer one: refusals of the body limit carry the headers too.
+    app.add_middleware(metrics.RequestTimer)
+    app.add_middleware(failures.RequestIds)  # every answer carries the request id, 500s too
+    # Added last, so it is the outer one: refusals of the body limit and the 500s of
+    # RequestIds carry the security headers too.
     docs_pages = frozenset() if settings.is_production else frozenset({"/docs", "/redoc"})
     app.add_middleware(SecurityHeaders, production=settings.is_production,  # type: ignore[arg-type]
                        docs_paths=docs_pages)

@@ -54,16 +54,22 @@ def db_upgrade() -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000,
           scheduler: bool | None = typer.Option(None, help="run the alert scheduler in this process "
-                                                    "(default: CARTRACK_SCHEDULER_ENABLED)")) -> None:
+                                                           "(default: CARTRACK_SCHEDULER_ENABLED)"),
+          migrate: bool = typer.Option(True, help="migrate the schema first; replicas behind a "
+                                                  "one-shot `cartrack db upgrade` pass --no-migrate")
+          ) -> None:
     """Run the API and the web UI (and, embedded, the alert scheduler)."""
     import uvicorn
 
+    from cartrack import logs
     from cartrack.app import create_app
     from cartrack.migrate import upgrade
 
-    upgrade(_database_url())
+    log_config = logs.configure()
+    if migrate:
+        upgrade(_database_url())
     uvicorn.run(create_app(start_scheduler=scheduler), host=host, port=port,
-                log_level="info", proxy_headers=False)
+                log_config=log_config, proxy_headers=False)
 
 
 @app.command()
@@ -82,7 +88,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     typer.echo(f"demo database ready; sign in as coordinator, lab_tech, qa, infusion_staff, ... "
                f"with the demo password at http://{host}:{port}")
     if serve_after:
-        serve(host=host, port=port, scheduler=None)
+        serve(host=host, port=port, scheduler=None, migrate=False)
 
 
 @user_app.command("add")
@@ -130,6 +136,37 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@app.command("backup")
+def backup_cmd(file: Path = typer.Argument(..., help="the backup file to write")) -> None:
+    """An online, consistent backup of CARTRACK_DATABASE_URL (SQLite backup API, or pg_dump)."""
+    from cartrack.backup import BackupError, backup
+
+    try:
+        backup(_database_url(), file)
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"backup written to {file}")
+
+
+@app.command("restore")
+def restore_cmd(file: Path = typer.Argument(..., help="a file written by `cartrack backup`"),
+                yes: bool = typer.Option(False, "--yes", help="replace the data in "
+                                         "CARTRACK_DATABASE_URL without asking")) -> None:
+    """Replace the database with a backup, after its audit chain verifies (stop the API and
+    the scheduler first). A backup whose chain is broken is refused: exit 1, nothing changed."""
+    from cartrack.backup import BackupError, restore
+
+    if not yes and not typer.confirm("Replace every record in the database with the backup?"):
+        raise typer.Exit(2)
+    try:
+        restored = restore(_database_url(), file)
+    except BackupError as exc:
+        typer.echo(f"restore refused: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"restored from {file}; audit trail intact: {restored.audit_rows} rows")
+
+
 @id_app.command("check-char")
 def id_check_char(value: str) -> None:
     """Print the ISO 7064 mod 37-2 check character of VALUE."""
@@ -164,16 +201,23 @@ def openapi(output: Path = typer.Option(None, "-o")) -> None:
 
 
 @app.command("scheduler")
-def scheduler_cmd() -> None:
+def scheduler_cmd(metrics_port: int = typer.Option(0, help="serve Prometheus metrics on this "
+                                                           "port (0: none)")) -> None:
     """Run the alert scheduler alone (then run API processes with CARTRACK_SCHEDULER_ENABLED=false).
 
-    Any number may run against one PostgreSQL database: each alert is delivered once."""
+    Any number may run against one database: one leads (it holds the leader lock), the others
+    stand by and take over when it dies; each alert is delivered once."""
     import logging
 
+    from prometheus_client import start_http_server
+
+    from cartrack import logs
     from cartrack.alerts.scheduler import AlertScheduler, run_forever
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per webhook sent is noise
+    if metrics_port:
+        start_http_server(metrics_port)
 
     def ready(s: AlertScheduler) -> None:
         typer.echo(f"alert scheduler {s.instance} running every {s.poll_seconds} s")

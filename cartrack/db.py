@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -19,6 +20,10 @@ from cartrack.errors import DomainError
 from cartrack.settings import get_settings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CommitUncertain(Exception):
+    """The connection broke during COMMIT: the database may or may not have committed."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -145,7 +150,7 @@ def db_session(request: Request) -> Iterator[Session]:
         if read_only:
             session.rollback()
         else:
-            session.commit()
+            commit(session)
     except DomainError as exc:
         session.rollback()
         _persist_refusal(session, exc)
@@ -155,6 +160,17 @@ def db_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def commit(session: Session) -> None:
+    """COMMIT; a connection lost in the middle of it raises CommitUncertain (the server may
+    have committed before the answer was lost), any other failure means nothing was saved."""
+    try:
+        session.commit()
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise CommitUncertain("the connection was lost during COMMIT") from exc
+        raise
 
 
 def _persist_refusal(session: Session, exc: DomainError) -> None:

@@ -1,5 +1,6 @@
 """Every table, imported in one place for migrations and tests."""
 
+from cartrack import idempotency
 from cartrack.alerts import models as alerts
 from cartrack.audit import models as audit
 from cartrack.identity import models as identity
@@ -10,5 +11,5 @@ from cartrack.scans import models as scans
 from cartrack.units import models as units
 from cartrack.users import models as users
 
-__all__ = ["alerts", "audit", "identity", "journey", "labels", "protocols", "scans", "units",
-           "users"]
+__all__ = ["alerts", "audit", "idempotency", "identity", "journey", "labels", "protocols",
+           "scans", "units", "users"]

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = 2.0
     scheduler_batch_size: int = 500
     frontend_dir: str = ""
+    log_format: str = Field("text", description="text | json (one JSON object per line)")
+    log_level: str = "INFO"
+    # Standby schedulers try to take the leader's lock this often (seconds).
+    scheduler_leader_retry_seconds: float = 2.0
+    # Idempotency keys are remembered this long (hours); a repeat after that is a new request.
+    idempotency_hours: int = 24
     show_patient_name_on_label: bool = True
 
     @field_validator("environment", mode="before")

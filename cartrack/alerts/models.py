@@ -122,3 +122,17 @@ class AlertDelivery(SQLModel, table=True):
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     claimed_by: str | None = Field(default=None, max_length=80)
+
+
+class SchedulerLeader(SQLModel, table=True):
+    """One row: the scheduler process that holds the leader lock, and its last tick."""
+
+    __tablename__ = "scheduler_leader"
+
+    id: int = Field(default=1, primary_key=True)
+    instance: str = Field(max_length=80)
+    host: str = Field(max_length=80)
+    pid: int
+    since: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    last_tick_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    heartbeat_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

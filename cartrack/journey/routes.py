@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from cartrack import idempotency
 from cartrack.audit import service as audit_service
 from cartrack.audit.models import AuditOut
 from cartrack.db import SessionDep
@@ -18,7 +19,7 @@ from cartrack.journey.models import State
 from cartrack.pagination import Page
 from cartrack.security import SIGNED_IN, Access, Principal
 
-router = APIRouter(prefix="/api", tags=["journey"])
+router = APIRouter(prefix="/api", tags=["journey"], route_class=idempotency.Route)
 CASE_ACCESS = Access(*CASE_ROLES)
 CaseId = Path(ge=1, le=2**31 - 1)
 Search = Query(None, min_length=1, max_length=40, pattern=r"^[^\x00]*$",
@@ -55,7 +56,7 @@ def get_case(session: SessionDep, case_id: int = CaseId,
     return queries.detail(session, principal, visible_case(session, principal, case_id))
 
 
-@router.post("/cases/{case_id}/events")
+@router.post("/cases/{case_id}/events", dependencies=[idempotency.keyed(CASE_ACCESS)])
 def apply_event(session: SessionDep, body: EventIn, case_id: int = CaseId,
                 principal: Principal = Depends(CASE_ACCESS)) -> sc.CaseDetail:
     """Apply one journey event. Refused events answer 409 with the state, the failed guard and

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from cartrack import idempotency, metrics
 from cartrack.db import SessionDep
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.access import CASE_ROLES, visible_case
@@ -20,7 +21,7 @@ from cartrack.scans.models import ScanReason, Verdict
 from cartrack.security import Access, Principal
 from cartrack.units.models import UnitKind, UnitStatus
 
-router = APIRouter(prefix="/api", tags=["scans"])
+router = APIRouter(prefix="/api", tags=["scans"], route_class=idempotency.Route)
 SCAN_ACCESS = Access(*CASE_ROLES)
 CaseId = Path(ge=1, le=2**31 - 1)
 Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
@@ -67,7 +68,7 @@ class ScanOut(BaseModel):
     scanned_at: datetime
 
 
-@router.post("/scans")
+@router.post("/scans", dependencies=[idempotency.keyed(SCAN_ACCESS)])
 def post_scan(session: SessionDep, body: ScanIn, principal: Principal = Depends(SCAN_ACCESS)) -> ScanOut:
     """Judge a scan and record it (a custody event and an audit entry), match or mismatch.
 
@@ -77,6 +78,7 @@ def post_scan(session: SessionDep, body: ScanIn, principal: Principal = Depends(
     result = service.scan(session, principal, body.payload,
                           action=body.action.value if body.action else None, location=body.location,
                           for_case=body.case_id)
+    metrics.SCANS.labels(result.judgement.verdict.value).inc()
     return scan_out(result)
 
 

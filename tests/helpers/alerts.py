@@ -201,11 +201,11 @@ def webhook_receiver(status: int = 200) -> Iterator[Receiver]:
 
 
 @contextmanager
-def served_app() -> Iterator[str]:
+def served_app(app: Any = None) -> Iterator[str]:
 
 
     port = free_port()
-    config = uvicorn.Config(create_app(start_scheduler=False), host="127.0.0.1", port=port,
+    config = uvicorn.Config(app or create_app(start_scheduler=False), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

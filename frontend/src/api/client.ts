@@ -106,6 +106,49 @@ export function toErrorBody(error: unknown, response?: Response): ErrorBody {
   return { detail: "cartrack could not be reached; check the connection and try again.", code: "network_error" };
 }
 
+// ---- Idempotency-Key: one key per user action, the same key for its repeats -----------------
+
+const actionKeys = new Map<string, string>();
+
+export const OUTCOME_UNKNOWN =
+  "cartrack did not answer, so it is not known whether this was saved. Try the same action again: " +
+  "cartrack recognises the repeat and will not record it twice.";
+
+/** A random UUID; crypto.getRandomValues works on plain-HTTP sites too, unlike randomUUID. */
+export function randomKey(): string {
+  const b = new Uint8Array(16);
+  globalThis.crypto.getRandomValues(b);
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * Sends a write a person may repeat (a scan, a journey event) with an Idempotency-Key. The key
+ * belongs to the action (what is sent, and where): while its outcome is unknown (no answer, or a
+ * 5xx) the same action sent again reuses the key, so the server records it once and answers the
+ * repeat with the first outcome. A definite answer (2xx, 4xx) frees the key: the next identical
+ * action is a new one.
+ */
+export async function sendOnce<T extends Result<unknown>>(action: string, send: (key: string) => Promise<T>): Promise<T> {
+  const key = actionKeys.get(action) ?? randomKey();
+  actionKeys.set(action, key);
+  let result: T;
+  try {
+    result = await send(key);
+  } catch {
+    throw new ApiError(0, { detail: OUTCOME_UNKNOWN, code: "outcome_unknown" });
+  }
+  if (result.response.status < 500) actionKeys.delete(action);
+  return result;
+}
+
+/** True when the server answered a repeat with the first outcome it stored. */
+export function wasReplayed(response: Response): boolean {
+  return response.headers.get("Idempotent-Replayed") === "true";
+}
+
 /** Any thrown thing as an ApiError (network failures included). */
 export function asApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;

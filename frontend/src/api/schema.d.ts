@@ -394,7 +394,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health */
+        /**
+         * Health
+         * @description Liveness: 200 while this process serves. Also the scheduler leader and its last tick
+         *     (`scheduler` is null while the database cannot be read; `stale` when no leader has
+         *     written a heartbeat lately).
+         */
         get: operations["health_api_health_get"];
         put?: never;
         post?: never;
@@ -508,6 +513,27 @@ export interface paths {
          * @description Publish a new version; cases already enrolled keep theirs.
          */
         post: operations["publish_api_protocols_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ready
+         * @description Readiness: 200 when the database answers and its schema is this code's; 503 with
+         *     Retry-After when the database cannot be reached or is not migrated (yet).
+         */
+        get: operations["ready_api_ready_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1266,6 +1292,16 @@ export interface components {
             /** Text */
             text: string;
         };
+        /** HealthOut */
+        HealthOut: {
+            /** Database */
+            database: string;
+            scheduler: components["schemas"]["SchedulerOut"] | null;
+            /** Status */
+            status: string;
+            /** Version */
+            version: string;
+        };
         /** HoldEvent */
         HoldEvent: {
             data: components["schemas"]["ReasonData"];
@@ -1871,6 +1907,18 @@ export interface components {
             /** Spec */
             spec: string;
         };
+        /** ReadyOut */
+        ReadyOut: {
+            /** Database */
+            database: string;
+            /**
+             * Schema Revision
+             * @description the database's migration; 503 unless it is this code's
+             */
+            schema_revision?: string | null;
+            /** Status */
+            status: string;
+        };
         /** ReasonData */
         ReasonData: {
             /** Reason */
@@ -2115,6 +2163,21 @@ export interface components {
             /** Expected Version */
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
+        };
+        /** SchedulerOut */
+        SchedulerOut: {
+            /** Heartbeat At */
+            heartbeat_at: string | null;
+            /** Host */
+            host: string | null;
+            /** Last Tick At */
+            last_tick_at: string | null;
+            /** Leader */
+            leader: string | null;
+            /** Since */
+            since: string | null;
+            /** Stale */
+            stale: boolean;
         };
         /** SecondSignerIn */
         SecondSignerIn: {
@@ -3951,7 +4014,10 @@ export interface operations {
     apply_event_api_cases__case_id__events_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description One key per user action (e.g. a UUID), sent again when that action is repeated: the repeat returns the first outcome and records nothing new. */
+                "Idempotency-Key"?: string | null;
+            };
             path: {
                 case_id: number;
             };
@@ -4207,9 +4273,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["HealthOut"];
                 };
             };
             /** @description Not signed in */
@@ -4809,10 +4873,96 @@ export interface operations {
             };
         };
     };
-    post_scan_api_scans_post: {
+    ready_api_ready_get: {
         parameters: {
             query?: never;
             header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Database down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadyOut"];
+                };
+            };
+        };
+    };
+    post_scan_api_scans_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description One key per user action (e.g. a UUID), sent again when that action is repeated: the repeat returns the first outcome and records nothing new. */
+                "Idempotency-Key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };

@@ -1,4 +1,4 @@
-import { api, unwrap, type Schemas } from "../api/client";
+import { api, sendOnce, unwrap, wasReplayed, type Schemas } from "../api/client";
 import type { paths } from "../api/schema";
 
 export type CaseDetail = Schemas["CaseDetail"];
@@ -11,11 +11,16 @@ export async function getCase(caseId: number): Promise<CaseDetail> {
 }
 
 export async function applyEvent(caseId: number, body: { event: string; data: unknown; expected_version?: number; signature?: { password: string } }): Promise<CaseDetail> {
-  return unwrap(await api.POST("/api/cases/{case_id}/events", {
-    params: { path: { case_id: caseId } },
-    // The form builds the data from the event's own JSON schema; the server validates it.
-    body: body as EventBody,
-  }));
+  const path = `/api/cases/${caseId}/events`;
+  const result = await sendOnce(`POST ${path} ${JSON.stringify(body)}`, (key) =>
+    api.POST("/api/cases/{case_id}/events", {
+      params: { path: { case_id: caseId }, header: { "Idempotency-Key": key } },
+      // The form builds the data from the event's own JSON schema; the server validates it.
+      body: body as EventBody,
+    }));
+  const detail = unwrap(result);
+  // A repeat is answered with the stored outcome, which keeps no patient details: read the case.
+  return wasReplayed(result.response) ? getCase(caseId) : detail;
 }
 
 export async function getTimeline(caseId: number): Promise<EventOut[]> {

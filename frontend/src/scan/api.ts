@@ -1,4 +1,4 @@
-import { api, unwrap } from "../api/client";
+import { api, sendOnce, unwrap } from "../api/client";
 import type { paths } from "../api/schema";
 
 export type ScanIn = paths["/api/scans"]["post"]["requestBody"]["content"]["application/json"];
@@ -26,5 +26,7 @@ export function setStationLocation(value: string): void {
 export async function postScan(payload: string, action?: string): Promise<ScanResult> {
   const location = stationLocation().trim() || undefined;
   const body = { payload, action: action ?? null, location: location ?? null } as ScanIn;
-  return unwrap(await api.POST("/api/scans", { body }));
+  // The same scan sent again after an unknown outcome reuses its key: recorded once.
+  return unwrap(await sendOnce(`POST /api/scans ${JSON.stringify(body)}`, (key) =>
+    api.POST("/api/scans", { body, params: { header: { "Idempotency-Key": key } } })));
 }
