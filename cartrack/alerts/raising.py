@@ -1,7 +1,7 @@
 """The write side of alerts: raise one now or schedule it, with its targets (role at a site).
 
 Every domain that raises an alert (deadlines, scan mismatches, deviations, clinical grades)
-calls this; delivery, escalation and the feed live in ``alerts.service``."""
+calls this; delivery and escalation live in ``alerts.service``, the feed in ``alerts.inbox``."""
 
 from __future__ import annotations
 

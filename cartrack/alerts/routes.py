@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
-from cartrack.alerts import service
-from cartrack.alerts.service import AlertOut, DeliveryOut, Memberships, SummaryOut
+from cartrack.alerts import inbox
+from cartrack.alerts.inbox import AlertOut, DeliveryOut, SummaryOut
+from cartrack.alerts.service import Memberships
 from cartrack.db import SessionDep, new_session
 from cartrack.pagination import Page
 from cartrack.security import ADMIN, SIGNED_IN, Principal, still_admitted
@@ -48,16 +49,16 @@ def list_alerts(session: SessionDep, status: Literal["fired", "acknowledged"] | 
 ) -> Page[AlertOut]:
     """Alerts for the roles you hold at your sites (fired or acknowledged; not those still to
     come), most recent activity first: firing, escalation or acknowledgement."""
-    f = service.AlertFilter(status=status, severity=severity, case_id=case_id,
+    f = inbox.AlertFilter(status=status, severity=severity, case_id=case_id,
                             unacknowledged=unacknowledged)
-    items, total = service.list_alerts(session, principal, f, limit, offset)
+    items, total = inbox.list_alerts(session, principal, f, limit, offset)
     return Page[AlertOut](items=items, total=total, limit=limit, offset=offset)
 
 
 @router.get("/summary")
 def alert_summary(session: SessionDep, principal: Principal = Depends(SIGNED_IN)) -> SummaryOut:
     """The badge: how many of your alerts are unacknowledged, and how many of those critical."""
-    return service.summary(session, principal)
+    return inbox.summary(session, principal)
 
 
 @router.get("/deliveries")
@@ -69,7 +70,7 @@ def deliveries(session: SessionDep,
     _: Principal = Depends(ADMIN),
 ) -> Page[DeliveryOut]:
     """The outbound delivery log (e-mail, webhooks): admins see failures here."""
-    items, total = service.list_deliveries(session, status=status, channel=channel,
+    items, total = inbox.list_deliveries(session, status=status, channel=channel,
                                            alert_id=alert_id, limit=limit, offset=offset)
     return Page[DeliveryOut](items=items, total=total, limit=limit, offset=offset)
 
@@ -93,7 +94,7 @@ def stream(session: SessionDep, request: Request,
     account or a change of your roles or sites, and never sends an alert after it."""
     after = _resume_point(last_event_header, last_event_id)
     if after is None:
-        after = service.feed_head(session)
+        after = inbox.feed_head(session)
     # Release the request's connection now: the stream polls with short sessions of its own.
     session.rollback()
     session.close()
@@ -105,15 +106,15 @@ def stream(session: SessionDep, request: Request,
 @router.get("/{alert_id}")
 def get_alert(session: SessionDep,
               alert_id: int = AlertId, principal: Principal = Depends(SIGNED_IN)) -> AlertOut:
-    return service.to_out(session, [service.get_visible(session, principal, alert_id)])[0]
+    return inbox.to_out(session, [inbox.get_visible(session, principal, alert_id)])[0]
 
 
 @router.post("/{alert_id}/ack")
 def acknowledge(session: SessionDep, alert_id: int = AlertId, body: AckIn | None = Body(None),
                 principal: Principal = Depends(SIGNED_IN)) -> AlertOut:
     """Acknowledge an alert targeted at you (audited). Not yours: 404. Already acknowledged: 409."""
-    alert = service.acknowledge(session, principal, alert_id, body.note if body else None)
-    return service.to_out(session, [alert])[0]
+    alert = inbox.acknowledge(session, principal, alert_id, body.note if body else None)
+    return inbox.to_out(session, [alert])[0]
 
 
 # ---- the live stream -------------------------------------------------------------------
@@ -137,7 +138,7 @@ class _Head:
         checked, value = self.by_url.get(url, (0.0, 0))
         if time.monotonic() - checked >= STREAM_POLL_SECONDS * 0.8:
             with new_session(read_only=True) as session:
-                value = service.feed_head(session)
+                value = inbox.feed_head(session)
             self.by_url[url] = (time.monotonic(), value)
         return value
 
@@ -153,7 +154,7 @@ def _poll(memberships: Memberships, after: int) -> tuple[list[AlertOut], int]:
     if head <= after:
         return [], after
     with new_session(read_only=True) as session:
-        batch = service.feed_after(session, memberships, after, STREAM_BATCH)
+        batch = inbox.feed_after(session, memberships, after, STREAM_BATCH)
     last = batch[-1].fire_seq or after if batch else after
     return batch, last if len(batch) == STREAM_BATCH else max(last, head)
 
