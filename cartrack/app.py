@@ -16,7 +16,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cartrack import __version__, failures, idempotency, metrics
+from cartrack import __version__, contract, failures, idempotency, metrics
 from cartrack.alerts.routes import router as alerts_router
 from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
 from cartrack.errors import DomainError, ErrorBody
@@ -127,9 +127,15 @@ def install_error_handlers(app: FastAPI) -> None:
                              "code": "invalid_input", "fields": fields}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
         detail = exc.detail if isinstance(exc.detail, str) else "Request refused."
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route of the path it tried.
+            allowed = contract.allowed_methods(app.router.routes, request.scope, {SPA_ROUTE})
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+            detail = f"{request.method} is not allowed here; use " + " or ".join(allowed) + "."
         if exc.status_code == 400:
             # Starlette's "error parsing the body": undecodable JSON is invalid input, like the rest.
             return JSONResponse({"detail": "The request body is not valid JSON text.",
@@ -137,7 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = "There is nothing at this address."
         return JSONResponse({"detail": detail, "code": codes.get(exc.status_code, "http_error")},
-                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+                            status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(DataError)
     async def data_error(_: Request, exc: DataError) -> JSONResponse:
@@ -148,6 +154,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     failures.install(app)
     idempotency.install(app)
+
+
+SPA_ROUTE = "spa"
+
+
+class CartrackAPI(FastAPI):
+    """FastAPI whose OpenAPI document also states the server's text rules (see ``contract``)."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = contract.declare_request_shapes(super().openapi())
+        return self.openapi_schema
 
 
 def _frontend_dir() -> Path | None:
@@ -162,7 +180,8 @@ def _frontend_dir() -> Path | None:
 def _mount_frontend(app: FastAPI) -> None:
     dist = _frontend_dir()
 
-    @app.get("/{path:path}", include_in_schema=False, dependencies=[Depends(PUBLIC)])
+    @app.get("/{path:path}", include_in_schema=False, dependencies=[Depends(PUBLIC)],
+             name=SPA_ROUTE)
     def spa(path: str) -> Response:
         if path.startswith("api/") or dist is None:
             return JSONResponse({"detail": "There is nothing at this address.",
@@ -189,7 +208,7 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     # pages need a CDN and inline scripts the CSP refuses. `cartrack openapi` writes the spec.
     no_docs: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None} \
         if settings.is_production else {}
-    app = FastAPI(title="cartrack", version=__version__, lifespan=lifespan,
+    app = CartrackAPI(title="cartrack", version=__version__, lifespan=lifespan,
                   description="Chain-of-identity and chain-of-custody tracking for autologous "
                               "CAR-T cell therapy.", responses=ERROR_RESPONSES,
                   **no_docs)

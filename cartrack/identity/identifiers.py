@@ -17,6 +17,11 @@ SEQUENCE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 COI_RE = re.compile(r"^CH([A-Z][0-9]{4})([0-9]{2})([A-Z0-9]{6})$")
 DIN_RE = re.compile(r"^([A-Z][0-9]{4})([0-9]{2})([A-Z0-9]{6})$")
 UNIT_RE = re.compile(r"^([A-Z][0-9]{4}[0-9]{2}[A-Z0-9]{6})([0-9]{2})$")
+# A unit ID as it may be typed or put in a URL: the 15 characters, or with its check character
+# after the container number or (ISBT print order) before it. Whether the check character is
+# right is checked after the pattern.
+UNIT_REF_PATTERN = (r"^ *[A-Za-z][0-9]{6}[A-Za-z0-9]{6}"
+                    r"([0-9]{2}( ?[0-9A-Za-z*])?|( ?[0-9A-Za-z*]) ?[0-9]{2}) *$")
 
 
 class IdentifierError(ValueError):

@@ -8,10 +8,13 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from cartrack.contract import NONBLANK, nonblank_at_least
 from cartrack.protocols.models import ProcessStep
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                        pattern=NONBLANK)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000,
+                                          pattern=nonblank_at_least(3))]
 ScanText = Annotated[str, Field(min_length=1, max_length=1024)]
 Scans = Annotated[list[ScanText], Field(min_length=1, max_length=50)]
 
@@ -35,7 +38,8 @@ class PatientIn(Strict):
     given_name: Text
     family_name: Text
     date_of_birth: date
-    mrn: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    mrn: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                                          pattern=NONBLANK)]
 
 
 class EnrollIn(Strict):

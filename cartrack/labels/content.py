@@ -176,10 +176,10 @@ def _render(labels: list[list[Face]], fmt: str, size: str, copies: int, title: s
     if fmt == "zpl":
         return "".join(_zpl(faces, size, copies) for faces in labels).encode()
     if len(labels) != 1:
-        raise Invalid(f"A {fmt.upper()} holds one label; use PDF or ZPL for several.",
+        raise Conflict(f"A {fmt.upper()} holds one label; use PDF or ZPL for several.",
                       code="one_label_per_image")
     if len(labels[0]) != 1:
-        raise Invalid(f"On {size} stock this label comes with a tag holding the rest of its "
+        raise Conflict(f"On {size} stock this label comes with a tag holding the rest of its "
                       f"content; print both as PDF or ZPL, not {fmt.upper()}.",
                       code="label_has_tag")
     if fmt == "png":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -74,6 +74,8 @@ class LabelTemplate(SQLModel, table=True):
 
 
 class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: str = PField(pattern="^(apheresis|product|wristband)$")
     spec: TemplateSpec
     note: str = PField(min_length=3, max_length=1000)

@@ -14,7 +14,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartrack.contract import nonblank_at_least
 from cartrack.db import SessionDep
+from cartrack.identity.identifiers import UNIT_REF_PATTERN
 from cartrack.journey.events import SignatureIn
 from cartrack.labels import service, versions
 from cartrack.labels.content import MEDIA_TYPES, render
@@ -30,10 +32,18 @@ PROPOSE_ACCESS = Access(Role.admin, Role.qa)
 APPROVE_ACCESS = Access(Role.qa)
 CaseId = Path(ge=1, le=2**31 - 1)
 TemplateId = Path(ge=1, le=2**31 - 1)
-UnitRef = Path(min_length=15, max_length=20, description="unit ID: 15 characters, or typed "
-               "with its check character")
+UnitRef = Path(pattern=UNIT_REF_PATTERN, description="unit ID: 15 characters, or typed with "
+               "its check character")
 SIZE_HELP = "label stock: " + ", ".join(LABEL_SIZES)
 NO_STORE = {"Cache-Control": "no-store"}
+
+
+class StockSize(StrEnum):
+    """The label stocks on offer (``labels.layout.LABEL_SIZES``)."""
+
+    large = "4x4in"
+    medium = "4x2in"
+    small = "2x1in"
 
 
 class LabelFormat(StrEnum):
@@ -56,13 +66,14 @@ class WristbandFormat(StrEnum):
 class PrintIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    size: str = Field(DEFAULT_SIZE, max_length=16, description=SIZE_HELP)
+    size: StockSize = Field(StockSize(DEFAULT_SIZE), description=SIZE_HELP)
     copies: int = Field(1, ge=1, le=service.MAX_COPIES)
-    reprint_reason: str | None = Field(None, max_length=500,
+    reprint_reason: str | None = Field(None, min_length=3, max_length=500,
+                                       pattern=nonblank_at_least(3),
                                        description="required when this label was printed before")
 
     def options(self) -> service.PrintOptions:
-        return service.PrintOptions(self.size, self.copies, self.reprint_reason)
+        return service.PrintOptions(self.size.value, self.copies, self.reprint_reason)
 
 
 def _response(rendered: service.Rendered) -> Response:
@@ -153,10 +164,11 @@ def approve_template(session: SessionDep, body: ApproveIn, template_id: int = Te
             responses={200: {"content": {"application/pdf": {}},
                              "description": "a specimen label (its QR is never valid)"}})
 def template_specimen(session: SessionDep, template_id: int = TemplateId,
-                      size: str = Query(DEFAULT_SIZE, max_length=16, description=SIZE_HELP),
+                      stock: StockSize = Query(StockSize(DEFAULT_SIZE), alias="size",
+                                               description=SIZE_HELP),
                       _: Principal = Depends(SIGNED_IN)) -> Response:
     """A specimen of this version with sample values, to review before approving it."""
-    service.PrintOptions(size).check()
+    size = stock.value
     row = versions.get(session, template_id)
     faces = compose(row.rules(), sample_values(row.kind, row.version), size)  # type: ignore[arg-type]
     pdf = render([faces], "pdf", size, 1, f"Specimen: {row.kind} label template v{row.version}")

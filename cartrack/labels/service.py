@@ -105,13 +105,17 @@ class PrintOptions:
 
 
 def parse_unit_ref(text: str) -> str:
-    """A unit ID as in a URL: the bare 15 characters, or typed with its check character."""
+    """A unit ID as in a URL: the bare 15 characters, or typed with its check character. A
+    check character that does not match names no unit: 404, never a guess."""
     raw = text.strip().upper().replace(" ", "")
     if len(raw) == 15 and UNIT_RE.match(raw):
         return raw
     try:
         return parse_unit_id(raw)
     except IdentifierError as exc:
+        if "check character" in str(exc):
+            raise NotFound(f"No unit answers to {text.strip()!r}: its check character does not "
+                           "match. Retype the ID.", code="bad_check_character") from exc
         raise Invalid(f"{text!r} is not a unit ID: {exc}.", code="invalid_unit_id") from exc
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from annotated_types import MaxLen
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from cartrack.identity.identifiers import make_coi, make_din, make_unit_id, printed_coi, printed_unit
 from cartrack.journey.events import ApheresisUnitIn, PatientIn
@@ -86,14 +86,15 @@ class LineRule(BaseModel):
     on_tag: bool = Field(False, description="on the tag, on stock listed in tag_sizes")
     only_with_tag: bool = Field(False, description="printed only on stock that has a tag")
 
-    @model_validator(mode="after")
-    def _sensible(self) -> LineRule:
+    def problems(self) -> list[str]:
+        """What this line has wrong (a well-formed line may still break the template rules)."""
+        found = []
         if self.field == "statement" and not self.text.strip():
-            raise ValueError("a statement line needs its text")
+            found.append("a statement line needs its text")
         if self.max_lines and self.field not in MAY_CUT:
-            raise ValueError(f"{self.field} is never cut short; only "
-                             + " and ".join(sorted(MAY_CUT)) + " may have max_lines")
-        return self
+            found.append(f"{self.field} is never cut short; only "
+                         + " and ".join(sorted(MAY_CUT)) + " may have max_lines")
+        return found
 
 
 class TemplateSpec(BaseModel):
@@ -119,7 +120,8 @@ def check_spec(kind: str, spec: TemplateSpec) -> list[str]:
         (set(STATEMENTS[kind][:1]) - said_on_label, "must say on the label itself: "),
         (set(STATEMENTS[kind][1:]) - said, "must say on the label or its tag: "),
     ]
-    return [words + ", ".join(sorted(wrong)) for wrong, words in checks if wrong]
+    return ([problem for rule in spec.lines for problem in rule.problems()]
+            + [words + ", ".join(sorted(wrong)) for wrong, words in checks if wrong])
 
 
 # ---- what a label shows ----------------------------------------------------------------

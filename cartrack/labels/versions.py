@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from cartrack import clock
 from cartrack.audit import service as audit
-from cartrack.errors import Conflict, Forbidden, Invalid, NotFound
+from cartrack.errors import Conflict, Forbidden, NotFound
 from cartrack.labels.models import LabelTemplate, TemplateIn, TemplateOut
 from cartrack.labels.templates import KINDS, SHIPPED, TemplateSpec, check_spec, overflowing_sizes
 from cartrack.security import Principal
@@ -79,11 +79,11 @@ def propose(session: Session, actor: Principal | None, body: TemplateIn) -> Labe
 def _check(kind: str, spec: TemplateSpec) -> None:
     problems = check_spec(kind, spec)
     if problems:
-        raise Invalid(f"This {kind} template is incomplete: " + "; ".join(problems) + ".",
+        raise Conflict(f"This {kind} template is incomplete: " + "; ".join(problems) + ".",
                       code="template_incomplete", context={"problems": problems})
     too_small = overflowing_sizes(spec, kind)  # type: ignore[arg-type]
     if too_small:
-        raise Invalid(f"With the longest values allowed, this {kind} template does not fit "
+        raise Conflict(f"With the longest values allowed, this {kind} template does not fit "
                       + ", ".join(too_small) + " stock: move lines to the tag or shorten them.",
                       code="template_overflow", context={"sizes": too_small})
 

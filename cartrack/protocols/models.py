@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from cartrack.contract import NONBLANK
 from cartrack.db import UTCDateTime
 
 ProcessStep = Literal["activation", "transduction", "expansion", "harvest", "formulation"]
@@ -21,7 +22,10 @@ class QcTestSpec(BaseModel):
 
 
 LabelText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)]
-LabelWarning = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+RequiredLabelText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                    max_length=120, pattern=NONBLANK)]
+LabelWarning = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80,
+                                                pattern=NONBLANK)]
 
 DEFAULT_QC_TESTS = (
     QcTestSpec(code="sterility", name="Sterility", spec="No growth"),
@@ -100,19 +104,26 @@ class ProtocolOut(BaseModel):
     current: bool
 
 
+class PublishedProtocolData(ProtocolData):
+    """What a new product version must state: its bags' expiry rule and their labels' content
+    (older stored versions may lack them; they are read as ``ProtocolData``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    storage_months: int = PField(ge=1, le=120, description=(
+        "expiry rule: the product expires this many calendar months after cryopreservation"))
+    storage_condition: RequiredLabelText = PField(description="printed on the bag label")
+    manufacturer: str = PField(min_length=1, max_length=80, pattern=NONBLANK,
+                               description="license holder's name")
+    apheresis_transport: RequiredLabelText = PField(description=(
+        "transport and storage condition printed on the apheresis bag label"))
+
+
 class ProtocolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     product: str = PField(min_length=2, max_length=40, pattern=r"^[a-z0-9_-]+$")
     name: str = PField(min_length=1, max_length=120)
-    data: ProtocolData
+    data: PublishedProtocolData
     source: str = PField(min_length=1, max_length=1000)
     unconfirmed: list[str] = PField(default_factory=list, max_length=40)
-
-    @model_validator(mode="after")
-    def _labels_can_be_printed(self) -> ProtocolIn:
-        """Every product version must give its bags an expiry and their label's content."""
-        missing = [name for name in ("storage_months", "storage_condition", "manufacturer",
-                                     "apheresis_transport") if not getattr(self.data, name)]
-        if missing:
-            raise ValueError("a product version needs " + ", ".join(missing)
-                             + " (its bag labels print them)")
-        return self

@@ -18,7 +18,12 @@ from cartrack.security import Principal
 from cartrack.units.models import Unit, Wristband
 
 MAX_SCAN_BYTES = 1024
+MAX_SCAN_CHARS = MAX_SCAN_BYTES // 4  # at most 4 bytes a character in UTF-8: always under 1 KB
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# What ``clean_scan`` accepts, as the API declares it: spaces, tabs, CR and LF around the text;
+# inside it no control character at all, and at least one character that is not a space.
+_TEXT = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+SCAN_PATTERN = rf"^[ \t\r\n]*{_TEXT}*[^\x00-\x20\x7f-\x9f\u2028\u2029]{_TEXT}*[ \t\r\n]*$"
 _PAYLOAD_KIND = re.compile(r"^CT\d+\.[A-Z0-9]{1,8}\.([UW])\.")
 
 MESSAGES = {

@@ -18,22 +18,25 @@ from cartrack.journey.schemas import BlockOut
 from cartrack.journey.transitions import EventName
 from cartrack.scans import report, service
 from cartrack.scans.models import ScanReason, Verdict
+from cartrack.scans.resolve import MAX_SCAN_CHARS, SCAN_PATTERN
 from cartrack.security import Access, Principal
 from cartrack.units.models import UnitKind, UnitStatus
 
 router = APIRouter(prefix="/api", tags=["scans"], route_class=idempotency.Route)
 SCAN_ACCESS = Access(*CASE_ROLES)
 CaseId = Path(ge=1, le=2**31 - 1)
-Location = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120,
-                                            pattern=r"^[^\x00-\x1f\x7f]*$")]
+Location = Annotated[str, StringConstraints(
+    strip_whitespace=True, min_length=1, max_length=120,
+    pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f\s][^\x00-\x1f\x7f]*$")]
 
 
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    payload: str = Field(description="the raw scanned text (at most 1 KB); a trailing CR/LF "
-                                     "and surrounding spaces from a keyboard-wedge scanner are "
-                                     "accepted, other control characters are refused")
+    payload: str = Field(min_length=1, max_length=MAX_SCAN_CHARS, pattern=SCAN_PATTERN,
+                         description="the raw scanned text; a trailing CR/LF and surrounding "
+                                     "spaces from a keyboard-wedge scanner are accepted, other "
+                                     "control characters are refused")
     action: EventName | None = Field(default=None,
                                      description="the journey step the scan is for, e.g. thaw, "
                                                  "infuse, receive_at_treatment_center")

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from cartrack.db import SessionDep
 from cartrack.errors import NotFound
-from cartrack.identity.identifiers import printed_coi, printed_unit
+from cartrack.identity.identifiers import UNIT_REF_PATTERN, printed_coi, printed_unit
 from cartrack.journey.access import CASE_ROLES, can_see
 from cartrack.journey.models import Case
 from cartrack.labels.service import parse_unit_ref
@@ -21,7 +21,7 @@ from cartrack.users.models import Site
 
 router = APIRouter(prefix="/api", tags=["units"])
 UNIT_ACCESS = Access(*CASE_ROLES)
-UnitRef = Path(min_length=15, max_length=20, description="unit ID: 15 characters, or typed "
+UnitRef = Path(pattern=UNIT_REF_PATTERN, description="unit ID: 15 characters, or typed "
                "with its check character")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from zxcvbn import zxcvbn
 
-from cartrack.errors import Invalid
+from cartrack.errors import Conflict
 
 MIN_LENGTH = 12
 MAX_LENGTH = 64
@@ -28,8 +28,9 @@ SERVICE_WORDS = ("cartrack", "cart", "cell", "therapy")
 TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
-class PasswordRefused(Invalid):
-    """A new password that breaks a rule; the message names the rule."""
+class PasswordRefused(Conflict):
+    """A new password that breaks a rule (a well-formed request refused by a rule: 409); the
+    message names the rule."""
 
     def __init__(self, detail: str, *, code: str, field: str, rule: dict[str, Any]) -> None:
         super().__init__(detail, code=code, context={"rule": rule},

@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, select
 
 from cartrack import clock
 from cartrack.audit import service as audit
 from cartrack.clock import as_utc
-from cartrack.errors import Conflict, Forbidden, Invalid, Locked, NotFound, Unauthorized
+from cartrack.errors import Conflict, Forbidden, Locked, NotFound, Unauthorized
 from cartrack.security import (
     Principal,
     hash_password,
@@ -53,7 +54,16 @@ def site_by_code(session: Session, code: str) -> Site:
     return site
 
 
+def _check_time_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Conflict(f"{name!r} is not a time zone this server knows; use an IANA name such "
+                       "as America/New_York.", code="unknown_time_zone") from exc
+
+
 def create_site(session: Session, actor: Principal | None, data: SiteIn) -> Site:
+    _check_time_zone(data.timezone)
     if session.exec(select(Site).where(Site.code == data.code)).first():
         raise Conflict(f"A site with code {data.code!r} already exists.", code="site_exists")
     site = Site(code=data.code, name=data.name, kinds=",".join(k.value for k in data.kinds),
@@ -114,7 +124,7 @@ def resolve_memberships(session: Session, wanted: list[MembershipIn]) -> list[tu
         site_id = None
         if m.role != Role.admin:
             if not m.site_code:
-                raise Invalid(f"The role {m.role.value} needs a site.", code="site_required")
+                raise Conflict(f"The role {m.role.value} needs a site.", code="site_required")
             site_id = site_by_code(session, m.site_code).id
         if (m.role.value, site_id) not in out:
             out.append((m.role.value, site_id))

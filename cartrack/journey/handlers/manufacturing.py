@@ -62,7 +62,10 @@ def record_qc_result(ctx: Ctx, d: QcResultData) -> None:
 
 
 def _product_bags(ctx: Ctx) -> list[Unit]:
-    return units.units_of(ctx.session, ctx.case.id or 0, UnitKind.product)
+    """The bags of the current manufacturing: never one discarded after an earlier
+    out-of-specification decision (releasing it again would send it to the bedside)."""
+    return [u for u in units.units_of(ctx.session, ctx.case.id or 0, UnitKind.product)
+            if u.status != UnitStatus.discarded]
 
 
 def _release_bags(ctx: Ctx) -> None:
