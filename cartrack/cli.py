@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -65,11 +66,13 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     from cartrack.settings import get_settings
 
     settings = get_settings()
+    started = time.perf_counter()
     reset(settings.database_url)
     with new_session() as session:
-        seed(session, settings.demo_password)
+        cases = seed(session, settings.demo_password)
         session.commit()
-    typer.echo(f"demo database ready; sign in as coordinator, lab_tech, qa, infusion_staff, ... "
+    typer.echo(f"demo database ready in {time.perf_counter() - started:.1f} s ({cases} cases, "
+               "a year of history); sign in as coordinator, lab_tech, qa, infusion_staff, ... "
                f"with the demo password at http://{host}:{port}")
     if serve_after:
         serve(host=host, port=port, scheduler=None)

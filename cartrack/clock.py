@@ -18,6 +18,11 @@ def now() -> datetime:
     return _now()
 
 
+def current_clock() -> Callable[[], datetime]:
+    """The clock in use, so a caller that replaces it can put it back."""
+    return _now
+
+
 def set_clock(fn: Callable[[], datetime] | None) -> None:
     global _now
     _now = fn or _system_now

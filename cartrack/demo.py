@@ -1,4 +1,5 @@
-"""Demo data: sites, one user per role, the protocol catalog and a dozen cases along the journey."""
+"""Demo data: sites, one user per role, the protocol catalog, a year of history and a dozen
+cases along the journey today."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import TypeAdapter
 from sqlmodel import Session, select
 
 from cartrack import clock
+from cartrack import demo_history_steps as history
 from cartrack.identity.identifiers import printed_unit
 from cartrack.journey import schemas as sc
 from cartrack.journey import service as journey
@@ -61,9 +63,22 @@ PROGRESS = [0, 1, 2, 3, 4, 6, 7, 8, 10, 11, 13, 3]
 _EVENT = TypeAdapter(sc.EventIn)
 
 
-def seed(session: Session, password: str) -> None:
+def seed(session: Session, password: str) -> int:
+    """The whole demo; returns how many cases it holds."""
     seed_reference(session, password)
+    history_cases = seed_history(session, password)
     seed_cases(session, password)
+    return history_cases + len(PATIENTS)
+
+
+def seed_history(session: Session, password: str) -> int:
+    """A year of history before today's cases (``cartrack.demo_history``)."""
+    people = {u.username: load_principal(session, u, "demo")
+              for u in session.exec(select(User)).all()}
+    cryo = frozenset(p.product for p in protocols.list_protocols(session)
+                     if not p.rules().apheresis_fresh)
+    return history.seed_history(session, password, people, {s.code: s.timezone for s in SITES},
+                                cryo, clock.now())
 
 
 def seed_reference(session: Session, password: str) -> None:
@@ -74,7 +89,8 @@ def seed_reference(session: Session, password: str) -> None:
         users.create_user(session, None, UserIn(
             username=username, full_name=name, email=f"{username}@cartrack.example",
             password=password,
-            memberships=[MembershipIn(role=r, site_code=s) for r, s in memberships]))
+            memberships=[MembershipIn(role=r, site_code=s) for r, s in memberships]),
+            published_password=True)
     protocols.load_shipped_catalog(session)
     session.flush()
 

@@ -73,11 +73,14 @@ def user_out(session: Session, user: User) -> UserOut:
     )
 
 
-def create_user(session: Session, actor: Principal | None, data: UserIn) -> User:
+def create_user(session: Session, actor: Principal | None, data: UserIn, *,
+                published_password: bool = False) -> User:
+    """A user with their memberships; ``published_password`` for demo accounts only."""
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict(f"The username {data.username!r} is taken.", code="username_taken")
     user = User(username=data.username, full_name=data.full_name, email=data.email,
-                password_hash=hash_password(data.password), created_at=clock.now())
+                password_hash=hash_password(data.password, published=published_password),
+                created_at=clock.now())
     session.add(user)
     session.flush()
     seen: set[tuple[str, int | None]] = set()
