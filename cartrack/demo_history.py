@@ -63,6 +63,9 @@ TIMINGS: dict[str, Timing] = {
     "abecma": Timing(24, 12, 2.0),
     "carvykti": Timing(28, 12, 2.5),
 }
+# Days beyond the label's earliest infusion day after lymphodepletion: tisa-cel's registry
+# median from the start of lymphodepletion to infusion is 6 days (IQR 6-7).
+EXTRA_LD_GAP = {"kymriah": (1, 2, 2, 2, 3)}
 MIX = (("yescarta", 34), ("tecartus", 16), ("breyanzi", 28), ("kymriah", 26), ("abecma", 24),
        ("carvykti", 22))
 
@@ -172,7 +175,8 @@ def make_plans(today: date, cryo_products: frozenset[str], seed: int = SEED) -> 
             mfg_days=_days(rng, timing.mfg_days + (6 if slow else 0), timing.spread, 9),
             release_to_infusion_days=_days(rng, timing.release_to_infusion, 2.0, 8),
             late_delivery=rng.random() < 0.06, thaw_minutes=rng.randint(10, 24),
-            gap_after_ld=rng.choice((0, 0, 0, 1)), jitter_minutes=rng.randint(0, 75),
+            gap_after_ld=rng.choice(EXTRA_LD_GAP.get(product, (0, 0, 0, 1))),
+            jitter_minutes=rng.randint(0, 75),
             qc_failure=rng.choice(("viability", "car_expression")) if outcome.startswith("oos")
             else None,
             recollection_days=0,

@@ -4,42 +4,22 @@ on PostgreSQL when CARTRACK_TEST_POSTGRES_URL is set."""
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from cartrack import clock
 from cartrack.db import engine_for, new_session
-from cartrack.settings import get_settings
 from tests.helpers.auth import bearer_for
 from tests.helpers.constants import PASSWORD, ROLES
+from tests.helpers.databases import PG_URL, cloned, configure, pg_exec, pg_url
 
-PG_URL = os.environ.get("CARTRACK_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgres"]
-
-
-def _pg_admin_url() -> str:
-    return PG_URL.rsplit("/", 1)[0] + "/postgres"
-
-
-def _pg_exec(sql: str) -> None:
-    with psycopg.connect(_pg_admin_url(), autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _configure(url: str) -> None:
-    os.environ["CARTRACK_DATABASE_URL"] = url
-    os.environ["CARTRACK_ENVIRONMENT"] = "test"
-    os.environ["CARTRACK_DEMO_PASSWORD"] = PASSWORD
-    get_settings.cache_clear()
 
 
 def _seed(url: str) -> None:
@@ -47,7 +27,7 @@ def _seed(url: str) -> None:
     from cartrack.migrate import upgrade
 
     upgrade(url)
-    _configure(url)
+    configure(url)
     with new_session() as session:
         seed_reference(session, PASSWORD)
         session.commit()
@@ -64,13 +44,13 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     out["sqlite"] = str(path)
     if PG_URL:
         name = f"cartrack_tpl_{os.getpid()}"
-        _pg_exec(f"DROP DATABASE IF EXISTS {name}")
-        _pg_exec(f"CREATE DATABASE {name}")
-        _seed(PG_URL.rsplit("/", 1)[0] + "/" + name)
+        pg_exec(f"DROP DATABASE IF EXISTS {name}")
+        pg_exec(f"CREATE DATABASE {name}")
+        _seed(pg_url(name))
         out["postgres"] = name
     yield out
     if "postgres" in out:
-        _pg_exec(f"DROP DATABASE IF EXISTS {out['postgres']} WITH (FORCE)")
+        pg_exec(f"DROP DATABASE IF EXISTS {out['postgres']} WITH (FORCE)")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -82,21 +62,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def db_url(backend: str, templates: dict[str, str], tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        path = tmp_path / "cartrack.db"
-        shutil.copy(templates["sqlite"], path)
-        url = f"sqlite:///{path}"
-        _configure(url)
+    with cloned(backend, templates[backend], tmp_path) as url:
         yield url
-        engine_for(url).dispose()
-    else:
-        name = f"cartrack_t_{uuid.uuid4().hex[:12]}"
-        _pg_exec(f"CREATE DATABASE {name} TEMPLATE {templates['postgres']}")
-        url = PG_URL.rsplit("/", 1)[0] + "/" + name
-        _configure(url)
-        yield url
-        engine_for(url).dispose()
-        _pg_exec(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     engine_for.cache_clear()
     clock.set_clock(None)
 
