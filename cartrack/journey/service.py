@@ -601,7 +601,9 @@ def _release(ctx: Ctx) -> None:
 
 
 def _release_bags(ctx: Ctx) -> None:
-    bags = units.units_of(ctx.session, ctx.case.id or 0, "product")
+    # Bags discarded by an earlier out-of-specification decision (recollect) stay discarded.
+    bags = [b for b in units.units_of(ctx.session, ctx.case.id or 0, "product")
+            if b.status != "discarded"]
     for bag in bags:
         bag.quarantined = False
     units.set_status(ctx.session, ctx.actor, bags, "released")
