@@ -167,6 +167,7 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     from cartrack.alerts.routes import router as alerts_router
     from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
     from cartrack.analytics.routes import router as analytics_router
+    from cartrack.fhir.routes import router as fhir_router
     from cartrack.journey.routes import router as journey_router
     from cartrack.labels.routes import router as labels_router
     from cartrack.protocols.routes import router as protocols_router
@@ -189,7 +190,7 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
                               "CAR-T cell therapy.", responses=ERROR_RESPONSES)
     install_error_handlers(app)
     for router in (users_router, protocols_router, journey_router, units_router, labels_router,
-                   scans_router, alerts_router, analytics_router):
+                   scans_router, alerts_router, analytics_router, fhir_router):
         app.include_router(router)
 
     @app.get("/api/health", tags=["meta"], dependencies=[Depends(PUBLIC)])

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 
@@ -18,14 +19,20 @@ def now() -> datetime:
     return _now()
 
 
-def current_clock() -> Callable[[], datetime]:
-    """The clock in use, so a caller that replaces it can put it back."""
-    return _now
-
-
 def set_clock(fn: Callable[[], datetime] | None) -> None:
     global _now
     _now = fn or _system_now
+
+
+@contextmanager
+def using(fn: Callable[[], datetime]) -> Iterator[None]:
+    """Replace the clock inside the block, then put back the one that was in use."""
+    previous = _now
+    set_clock(fn)
+    try:
+        yield
+    finally:
+        set_clock(previous)
 
 
 class FrozenClock:

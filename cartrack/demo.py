@@ -3,7 +3,7 @@ cases along the journey today."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from cartrack import clock
 from cartrack import demo_history_steps as history
+from cartrack.demo_history import HISTORY_DAYS
 from cartrack.identity.identifiers import printed_unit
 from cartrack.journey import schemas as sc
 from cartrack.journey import service as journey
@@ -23,9 +24,11 @@ from cartrack.users.models import MembershipIn, Role, SiteIn, SiteKind, User, Us
 
 SITES = [
     SiteIn(code="TC-CITY", name="City Hospital Cell Therapy Unit", timezone="America/New_York",
-           kinds=[SiteKind.treatment_center, SiteKind.collection_center]),
+           kinds=[SiteKind.treatment_center, SiteKind.collection_center],
+           mrn_system="https://city-hospital.example/fhir/sid/mrn"),
     SiteIn(code="CC-NORTH", name="North Apheresis Center", timezone="America/Chicago",
-           kinds=[SiteKind.collection_center]),
+           kinds=[SiteKind.collection_center],
+           mrn_system="https://north-apheresis.example/fhir/sid/mrn"),
     SiteIn(code="MF-EAST", name="East Cell Manufacturing Facility", timezone="America/New_York",
            kinds=[SiteKind.manufacturing_facility]),
 ]
@@ -64,21 +67,24 @@ _EVENT = TypeAdapter(sc.EventIn)
 
 
 def seed(session: Session, password: str) -> int:
-    """The whole demo; returns how many cases it holds."""
-    seed_reference(session, password)
-    history_cases = seed_history(session, password)
+    """The whole demo; returns how many cases it holds. The sites, users and catalog are set
+    up before the year of history begins, so the audit trail reads in time order."""
+    now = clock.now()
+    with clock.using(lambda: now - timedelta(days=HISTORY_DAYS + 30)):
+        seed_reference(session, password)
+    history_cases = seed_history(session, password, now)
     seed_cases(session, password)
     return history_cases + len(PATIENTS)
 
 
-def seed_history(session: Session, password: str) -> int:
+def seed_history(session: Session, password: str, now: datetime) -> int:
     """A year of history before today's cases (``cartrack.demo_history``)."""
     people = {u.username: load_principal(session, u, "demo")
               for u in session.exec(select(User)).all()}
     cryo = frozenset(p.product for p in protocols.list_protocols(session)
                      if not p.rules().apheresis_fresh)
     return history.seed_history(session, password, people, {s.code: s.timezone for s in SITES},
-                                cryo, clock.now())
+                                cryo, now)
 
 
 def seed_reference(session: Session, password: str) -> None:

@@ -35,7 +35,7 @@ GIVEN = ("Alice", "Bruno", "Carmen", "David", "Elena", "Farid", "Greta", "Hiro",
          "Kemal", "Leila", "Marcus", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Stefan",
          "Tamar", "Umar", "Vera", "Walter", "Xenia", "Yusuf", "Zofia")
 FAMILY = ("Abbott", "Becker", "Castillo", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes",
-          "Ivanova", "Jensen", "Kim", "Lopez", "Moreau", "Nowak", "Okonkwo", "Petrov", "Quinn",
+          "Ivanova", "Jensen", "Kim", "Lopez", "Moreau", "Nowak", "Okonkwo", "Petrov", "Quist",
           "Rossi", "Schmidt", "Tanaka", "Urban", "Varga", "Weber", "Young", "Zimmer")
 QC_PASS = {"sterility": "No growth", "mycoplasma": "Not detected", "endotoxin": "< 0.5 EU/mL",
            "viability": "91 %", "car_expression": "44 %", "vcn": "1.9"}
@@ -374,10 +374,8 @@ def seed_history(session: Session, password: str, people: dict[str, Principal],
     if steps[-1][0] >= now:
         raise ValueError(f"a history step falls after now: {steps[-1][0]}")
     frozen = clock.FrozenClock(steps[0][0])
-    previous = clock.current_clock()
-    clock.set_clock(frozen)
     driver = Driver(session, people, password, frozen, tz, random.Random(SEED))
-    try:
+    with clock.using(frozen):
         for done, (at, _index, _seq, run) in enumerate(steps, start=1):
             frozen.current = at
             run(driver)
@@ -385,7 +383,5 @@ def seed_history(session: Session, password: str, people: dict[str, Principal],
                 # Written rows need not stay in the session: a year of them slows every flush.
                 session.flush()
                 session.expunge_all()
-    finally:
-        clock.set_clock(previous)
     session.flush()
     return len(plans)

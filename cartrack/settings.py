@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     scheduler_batch_size: int = 500
     frontend_dir: str = ""
     show_patient_name_on_label: bool = True
+    # FHIR: the identifier system of the COI (until ICCBBA publishes a URI for it).
+    fhir_coi_system: str = "urn:cartrack:coi"
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -4,7 +4,10 @@ on PostgreSQL when CARTRACK_TEST_POSTGRES_URL is set."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,3 +103,62 @@ def client(app: Any) -> Iterator[TestClient]:
 def auth(db_url: str) -> dict[str, dict[str, str]]:
     names = [*ROLES, "infusion_staff2"]
     return {name: bearer_for(name) for name in names}
+
+
+# ---- the demo (a year of history), built once per backend by `cartrack demo` ------------
+
+
+@dataclass
+class DemoBuild:
+    template: str  # SQLite file or PostgreSQL database name
+    output: str  # what `cartrack demo --no-serve` printed
+
+
+@pytest.fixture(scope="session")
+def demo_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], DemoBuild]]:
+    """`cartrack demo --no-serve` run once per backend (on first use), then cloned per test."""
+    builds: dict[str, DemoBuild] = {}
+
+    def build(backend: str) -> DemoBuild:
+        if backend not in builds:
+            if backend == "sqlite":
+                template = str(tmp_path_factory.mktemp("demo") / "demo.db")
+                url = f"sqlite:///{template}"
+            else:
+                template = f"cartrack_demo_{os.getpid()}"
+                pg_exec(f"DROP DATABASE IF EXISTS {template}")
+                pg_exec(f"CREATE DATABASE {template}")
+                url = pg_url(template)
+            env = {**os.environ, "CARTRACK_DATABASE_URL": url, "CARTRACK_DEMO_PASSWORD": PASSWORD,
+                   "CARTRACK_ENVIRONMENT": "test"}
+            out = subprocess.run([sys.executable, "-m", "cartrack.cli", "demo", "--no-serve"],
+                                 env=env, capture_output=True, text=True, timeout=900)
+            assert out.returncode == 0, out.stderr
+            builds[backend] = DemoBuild(template, out.stdout)
+        return builds[backend]
+
+    yield build
+    for backend, made in builds.items():
+        if backend == "postgres":
+            pg_exec(f"DROP DATABASE IF EXISTS {made.template} WITH (FORCE)")
+
+
+@pytest.fixture
+def demo_url(backend: str, demo_builds: Callable[[str], DemoBuild], tmp_path: Path
+             ) -> Iterator[str]:
+    with cloned(backend, demo_builds(backend).template, tmp_path) as url:
+        yield url
+    engine_for.cache_clear()
+
+
+@pytest.fixture
+def demo_client(demo_url: str) -> Iterator[TestClient]:
+    from cartrack.app import create_app
+
+    with TestClient(create_app(start_scheduler=False)) as c:
+        yield c
+
+
+@pytest.fixture
+def demo_auth(demo_url: str) -> dict[str, dict[str, str]]:
+    return {name: bearer_for(name) for name in [*ROLES, "infusion_staff2"]}

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from functools import reduce
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=1000)]
@@ -38,12 +38,21 @@ class PatientIn(Strict):
 
 
 class EnrollIn(Strict):
-    patient: PatientIn
+    patient: PatientIn | None = None
+    fhir_patient: dict[str, Any] | None = Field(
+        default=None, description="a FHIR R5 Patient resource instead of typed patient fields; "
+        "the MRN is its identifier with the treatment center's MRN system")
     product: str = Field(min_length=2, max_length=40, description="protocol product code")
     protocol_version: int | None = Field(default=None, ge=1, description="default: current")
     collection_site: str = Field(min_length=1, max_length=32)
     manufacturing_site: str = Field(min_length=1, max_length=32)
     treatment_site: str = Field(min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> EnrollIn:
+        if (self.patient is None) == (self.fhir_patient is None):
+            raise ValueError("give the patient's details or a FHIR Patient resource, one of them")
+        return self
 
 
 class ScheduleCollectionData(Strict):

@@ -21,10 +21,11 @@ from cartrack.alerts import deadlines as dl
 from cartrack.audit import service as audit
 from cartrack.audit.models import Signature
 from cartrack.errors import Conflict, Forbidden, Invalid, NotFound
+from cartrack.fhir import patients
 from cartrack.identity.identifiers import printed_coi
 from cartrack.identity.service import allocate_coi
 from cartrack.journey import schemas as sc
-from cartrack.journey.models import Case, CaseEvent, MonitoringCheck, Patient, QcResult
+from cartrack.journey.models import Case, CaseEvent, MonitoringCheck, QcResult
 from cartrack.journey.transitions import (
     BY_EVENT,
     MILESTONE,
@@ -175,10 +176,7 @@ def enroll(session: Session, actor: Principal, data: sc.EnrollIn) -> Case:
                         "coordinate.", code="site_forbidden")
     protocol = protocols.find(session, data.product, data.protocol_version)
     now = clock.now()
-    patient = Patient(**data.patient.model_dump(), treatment_site_id=sites["treatment"].id or 0,
-                      created_at=now)
-    session.add(patient)
-    session.flush()
+    patient = (intake := patients.intake(session, data, sites["treatment"], now)).patient
     case = Case(coi=allocate_coi(session, sites["treatment"].fin), patient_id=patient.id or 0,
                 protocol_id=protocol.id or 0, collection_site_id=sites["collection"].id or 0,
                 manufacturing_site_id=sites["manufacturing"].id or 0,
@@ -192,9 +190,7 @@ def enroll(session: Session, actor: Principal, data: sc.EnrollIn) -> Case:
     session.add(CaseEvent(case_id=case.id or 0, event=t.event, from_state=None,
                           to_state=case.state, actor_id=actor.id, actor_name=actor.name,
                           site_id=sites["treatment"].id, at=now, data=timeline))
-    audit.record(session, user_id=actor.id, printed_name=actor.name, action="create",
-                 entity="patient", entity_id=patient.id or 0, case_id=case.id,
-                 new=data.patient.model_dump())
+    intake.audit(session, actor, case)
     audit.record(session, user_id=actor.id, printed_name=actor.name, action="enroll",
                  entity="case", entity_id=case.id or 0, case_id=case.id,
                  new={"coi": case.coi, "state": case.state, "version": case.version, **timeline})

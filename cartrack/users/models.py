@@ -33,6 +33,8 @@ class Site(SQLModel, table=True):
     kinds: str = Field(max_length=200, description="comma-separated SiteKind values")
     timezone: str = Field(default="UTC", max_length=64)
     fin: str = Field(default="A9999", max_length=5)
+    # The FHIR identifier system of this site's medical record numbers (Patient import/export).
+    mrn_system: str | None = Field(default=None, max_length=200)
 
     def kind_list(self) -> list[str]:
         return [k for k in self.kinds.split(",") if k]
@@ -86,6 +88,7 @@ class SiteOut(BaseModel):
     name: str
     kinds: list[str]
     timezone: str
+    mrn_system: str | None = None
 
 
 class SiteIn(BaseModel):
@@ -93,6 +96,9 @@ class SiteIn(BaseModel):
     name: str = PField(min_length=1, max_length=200)
     kinds: list[SiteKind] = PField(min_length=1)
     timezone: str = PField(default="UTC", max_length=64)
+    mrn_system: str | None = PField(
+        default=None, min_length=3, max_length=200, pattern=r"^(urn|https?):\S+$",
+        description="FHIR identifier system of the site's medical record numbers (a URI)")
 
     @field_validator("timezone")
     @classmethod

@@ -33,7 +33,7 @@ BAD_CREDENTIALS = "Wrong username or password."
 def site_out(site: Site) -> SiteOut:
     assert site.id is not None
     return SiteOut(id=site.id, code=site.code, name=site.name, kinds=site.kind_list(),
-                   timezone=site.timezone)
+                   timezone=site.timezone, mrn_system=site.mrn_system)
 
 
 def site_by_code(session: Session, code: str) -> Site:
@@ -47,7 +47,7 @@ def create_site(session: Session, actor: Principal | None, data: SiteIn) -> Site
     if session.exec(select(Site).where(Site.code == data.code)).first():
         raise Conflict(f"A site with code {data.code!r} already exists.", code="site_exists")
     site = Site(code=data.code, name=data.name, kinds=",".join(k.value for k in data.kinds),
-                timezone=data.timezone, fin=get_settings().fin)
+                timezone=data.timezone, fin=get_settings().fin, mrn_system=data.mrn_system)
     session.add(site)
     session.flush()
     audit.record(session, user_id=actor.id if actor else None,
