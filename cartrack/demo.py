@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cartrack import clock
 from cartrack import demo_history_steps as history
@@ -127,7 +127,9 @@ def _event(session: Session, who: Principal, case: Case, event: str, data: dict[
 
 
 def _scans(session: Session, case: Case, kind: str) -> list[str]:
-    rows = session.exec(select(Unit).where(Unit.case_id == case.id, Unit.kind == kind)).all()
+    # In id order: PostgreSQL returns unordered rows in whatever order its pages hold them.
+    rows = session.exec(select(Unit).where(Unit.case_id == case.id, Unit.kind == kind)
+                        .order_by(col(Unit.id))).all()
     return [printed_unit(u.unit_id).value + printed_unit(u.unit_id).check for u in rows]
 
 

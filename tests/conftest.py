@@ -112,6 +112,8 @@ def auth(db_url: str) -> dict[str, dict[str, str]]:
 class DemoBuild:
     template: str  # SQLite file or PostgreSQL database name
     output: str  # what `cartrack demo --no-serve` printed
+    returncode: int
+    error: str
 
 
 @pytest.fixture(scope="session")
@@ -133,9 +135,11 @@ def demo_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[
                    "CARTRACK_ENVIRONMENT": "test"}
             out = subprocess.run([sys.executable, "-m", "cartrack.cli", "demo", "--no-serve"],
                                  env=env, capture_output=True, text=True, timeout=900)
-            assert out.returncode == 0, out.stderr
-            builds[backend] = DemoBuild(template, out.stdout)
-        return builds[backend]
+            # A failed build is kept too: the next test is told at once, not after a rebuild.
+            builds[backend] = DemoBuild(template, out.stdout, out.returncode, out.stderr)
+        made = builds[backend]
+        assert made.returncode == 0, made.error
+        return made
 
     yield build
     for backend, made in builds.items():
