@@ -70,19 +70,22 @@ def load(session: Session, principal: Principal) -> list[CaseMilestones]:
     where = visible(principal)
     sites = {s.id: s for s in session.exec(select(Site)).all()}
     products = {p.id: p.product for p in session.exec(select(Protocol)).all()}
+    # Columns, not Case objects: the milestones JSON and the ORM objects are not needed here.
+    rows = session.exec(select(Case.id, Case.coi, Case.state, Case.protocol_id,
+                               Case.collection_site_id, Case.manufacturing_site_id,
+                               Case.treatment_site_id).where(where).order_by(col(Case.id))).all()
     cases = {
-        c.id: CaseMilestones(
-            case_id=c.id or 0, coi=c.coi, state=c.state, product=products[c.protocol_id],
-            sites={"collection": sites[c.collection_site_id],
-                   "manufacturing": sites[c.manufacturing_site_id],
-                   "treatment": sites[c.treatment_site_id]})
-        for c in session.exec(select(Case).where(where).order_by(col(Case.id))).all()
+        cid: CaseMilestones(
+            case_id=cid or 0, coi=coi, state=state, product=products[protocol_id],
+            sites={"collection": sites[collection], "manufacturing": sites[manufacturing],
+                   "treatment": sites[treatment]})
+        for cid, coi, state, protocol_id, collection, manufacturing, treatment in rows
     }
     ids = select(Case.id).where(where)
-    rows = session.exec(select(CaseEvent.case_id, CaseEvent.event, CaseEvent.at, CaseEvent.data)
-                        .where(col(CaseEvent.event).in_(EVENTS), col(CaseEvent.case_id).in_(ids))
-                        .order_by(col(CaseEvent.id))).all()
-    for case_id, event, at, data in rows:
+    events = session.exec(select(CaseEvent.case_id, CaseEvent.event, CaseEvent.at, CaseEvent.data)
+                          .where(col(CaseEvent.event).in_(EVENTS), col(CaseEvent.case_id).in_(ids))
+                          .order_by(col(CaseEvent.id))).all()
+    for case_id, event, at, data in events:
         _apply(cases[case_id], event, as_utc(at), data or {})
     deadlines = session.exec(select(Deadline.case_id, Deadline.status, Deadline.due_at)
                              .where(Deadline.kind == "shipment_arrival",
