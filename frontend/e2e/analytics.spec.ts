@@ -60,6 +60,9 @@ test("coordinator reads a year of vein-to-vein numbers and drills down to a case
   await shot(page, "analytics", { top: true });
 
   await page.getByLabel("Cases", { exact: true }).selectOption("done");
+  // The list is the filtered one once its first row (latest first: today's open cases in the
+  // unfiltered list) reached the end.
+  await expect(rows.first().locator("td").last()).toHaveText("done");
   const link = rows.first().getByRole("link");
   const label = (await link.getAttribute("aria-label")) ?? "";
   expect(label).toMatch(/^Case CH[A-Z0-9]{13}$/);
