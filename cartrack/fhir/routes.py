@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from cartrack import case_access
 from cartrack.db import SessionDep
@@ -32,14 +32,14 @@ def _base(request: Request) -> str:
     return f"{str(request.base_url).rstrip('/')}{BASE}/"
 
 
-@router.get("/metadata", response_class=FhirResponse, responses=FHIR_OK,
+@router.get("/metadata", response_class=Response, responses=FHIR_OK,
             dependencies=[Depends(PUBLIC)])
 def metadata(request: Request) -> FhirResponse:
     """The CapabilityStatement: what this server answers (read-only)."""
     return FhirResponse(service.capability_statement(_base(request)))
 
 
-@router.get("/Case/{case_id}/$bundle", response_class=FhirResponse, responses=FHIR_OK)
+@router.get("/Case/{case_id}/$bundle", response_class=Response, responses=FHIR_OK)
 def case_bundle(request: Request, session: SessionDep, case_id: int = Path(ge=1, le=2**31 - 1),
                 principal: Principal = Depends(FHIR_ACCESS)) -> FhirResponse:
     """A collection Bundle of one case: Patient (for the clinical sites only), ServiceRequest,
@@ -48,7 +48,7 @@ def case_bundle(request: Request, session: SessionDep, case_id: int = Path(ge=1,
     return FhirResponse(service.bundle(session, principal, case_id, _base(request)))
 
 
-@router.get("/{resource_type}/{resource_id}", response_class=FhirResponse, responses=FHIR_OK)
+@router.get("/{resource_type}/{resource_id}", response_class=Response, responses=FHIR_OK)
 def read(session: SessionDep, resource_type: fm.ResourceType,
          resource_id: str = Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$"),
          principal: Principal = Depends(FHIR_ACCESS)) -> FhirResponse:
