@@ -28,7 +28,7 @@ from cartrack.scans import service as scans
 from cartrack.security import Principal
 from cartrack.units.models import Unit, Wristband
 
-_EVENT = TypeAdapter(sc.EventIn)
+_EVENT: TypeAdapter[Any] = TypeAdapter(sc.EventIn)  # type: ignore[arg-type]
 EXPUNGE_EVERY = 25
 TREATMENT, MANUFACTURING = "TC-CITY", "MF-EAST"
 GIVEN = ("Alice", "Bruno", "Carmen", "David", "Elena", "Farid", "Greta", "Hiro", "Ines", "Jonas",

@@ -8,10 +8,12 @@ thaw and infusion.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from cartrack import case_access
@@ -71,9 +73,10 @@ def load(session: Session, principal: Principal) -> list[CaseMilestones]:
     sites = {s.id: s for s in session.exec(select(Site)).all()}
     products = {p.id: p.product for p in session.exec(select(Protocol)).all()}
     # Columns, not Case objects: the milestones JSON and the ORM objects are not needed here.
-    rows = session.exec(select(Case.id, Case.coi, Case.state, Case.protocol_id,
-                               Case.collection_site_id, Case.manufacturing_site_id,
-                               Case.treatment_site_id).where(where).order_by(col(Case.id))).all()
+    columns = (Case.id, Case.coi, Case.state, Case.protocol_id, Case.collection_site_id,
+               Case.manufacturing_site_id, Case.treatment_site_id)
+    rows = session.execute(sa_select(*(col(c) for c in columns)).where(where)
+                           .order_by(col(Case.id))).all()
     cases = {
         cid: CaseMilestones(
             case_id=cid or 0, coi=coi, state=state, product=products[protocol_id],
@@ -96,7 +99,7 @@ def load(session: Session, principal: Principal) -> list[CaseMilestones]:
     return list(cases.values())
 
 
-def _apply(m: CaseMilestones, event: str, at: datetime, data: dict[str, Any]) -> None:
+def _apply(m: CaseMilestones, event: str, at: datetime, data: Mapping[str, Any]) -> None:
     if event == "record_collection":
         end = as_utc(datetime.fromisoformat(data["collection_end"])) \
             if data.get("collection_end") else at

@@ -204,7 +204,8 @@ def waterfall(cases: list[CaseMilestones], f: Filters) -> WaterfallOut:
                 for m in chosen]
         stages.append(Stage(metric=sid, label=metric.label,
                             mean_days=round(sum(days) / 24 / len(days), 2) if days else None))
-    total = [stats.exact_hours(m.first_collected, m.infused) or 0.0 for m in chosen]
+    total = [stats.exact_hours(m.first_collected, m.infused) or 0.0 for m in chosen
+             if m.first_collected is not None and m.infused is not None]
     return WaterfallOut(product=f.product, n=len(chosen), stages=stages,
                         total_mean_days=round(sum(total) / 24 / len(total), 2) if total else None,
                         note="Mean exact days per stage over infused cases without a "

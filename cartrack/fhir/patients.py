@@ -78,7 +78,7 @@ def from_fhir(resource: dict[str, Any], site: Site) -> PatientIn:
     if fhir.birthDate is None:
         raise _refuse("birthDate", "the date of birth is needed.")
     try:
-        return PatientIn(given_name=name.given[0], family_name=name.family,
+        return PatientIn(given_name=(name.given or [""])[0] or "", family_name=name.family,
                          date_of_birth=fhir.birthDate, mrn=mrns[0])
     except ValidationError as exc:
         where = {"given_name": "name.given", "family_name": "name.family", "mrn": "identifier"}
