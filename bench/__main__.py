@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import importlib
 
-for name in ("bench_core", "bench_scans", "bench_alerts", "bench_login"):
+for name in ("bench_core", "bench_scans", "bench_alerts", "bench_login", "bench_analytics"):
     print(f"\n## {name}\n", flush=True)
     importlib.import_module(f"bench.{name}").main([])

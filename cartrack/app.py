@@ -19,7 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cartrack import __version__, contract, failures, idempotency, metrics
 from cartrack.alerts.routes import router as alerts_router
 from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
+from cartrack.analytics.routes import router as analytics_router
 from cartrack.errors import DomainError, ErrorBody
+from cartrack.fhir.routes import router as fhir_router
 from cartrack.headers import SecurityHeaders
 from cartrack.health import router as health_router
 from cartrack.journey.routes import router as journey_router
@@ -214,7 +216,7 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
                   **no_docs)
     install_error_handlers(app)
     for router in (users_router, protocols_router, journey_router, units_router, labels_router,
-                   scans_router, alerts_router, health_router):
+                   scans_router, alerts_router, health_router, analytics_router, fhir_router):
         app.include_router(router)
 
     _mount_frontend(app)

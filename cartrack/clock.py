@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,17 @@ def now() -> datetime:
 def set_clock(fn: Callable[[], datetime] | None) -> None:
     global _now
     _now = fn or _system_now
+
+
+@contextmanager
+def using(fn: Callable[[], datetime]) -> Iterator[None]:
+    """Replace the clock inside the block, then put back the one that was in use."""
+    previous = _now
+    set_clock(fn)
+    try:
+        yield
+    finally:
+        set_clock(previous)
 
 
 class FrozenClock:

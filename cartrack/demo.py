@@ -1,14 +1,17 @@
-"""Demo data: sites, one user per role, the protocol catalog and a dozen cases along the journey."""
+"""Demo data: sites, one user per role, the protocol catalog, a year of history and a dozen
+cases along the journey today."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cartrack import clock
+from cartrack import demo_history_steps as history
+from cartrack.demo_history import HISTORY_DAYS
 from cartrack.identity.identifiers import printed_unit
 from cartrack.journey import events as sc
 from cartrack.journey import service as journey
@@ -22,9 +25,11 @@ from cartrack.users.models import MembershipIn, Role, SiteIn, SiteKind, User, Us
 
 SITES = [
     SiteIn(code="TC-CITY", name="City Hospital Cell Therapy Unit", timezone="America/New_York",
-           kinds=[SiteKind.treatment_center, SiteKind.collection_center]),
+           kinds=[SiteKind.treatment_center, SiteKind.collection_center],
+           mrn_system="https://city-hospital.example/fhir/sid/mrn"),
     SiteIn(code="CC-NORTH", name="North Apheresis Center", timezone="America/Chicago",
-           kinds=[SiteKind.collection_center]),
+           kinds=[SiteKind.collection_center],
+           mrn_system="https://north-apheresis.example/fhir/sid/mrn"),
     SiteIn(code="MF-EAST", name="East Cell Manufacturing Facility", timezone="America/New_York",
            kinds=[SiteKind.manufacturing_facility]),
 ]
@@ -62,9 +67,25 @@ PROGRESS = [0, 1, 2, 3, 4, 6, 7, 8, 10, 11, 13, 3]
 _EVENT = TypeAdapter(sc.EventIn)
 
 
-def seed(session: Session, password: str) -> None:
-    seed_reference(session, password)
+def seed(session: Session, password: str) -> int:
+    """The whole demo; returns how many cases it holds. The sites, users and catalog are set
+    up before the year of history begins, so the audit trail reads in time order."""
+    now = clock.now()
+    with clock.using(lambda: now - timedelta(days=HISTORY_DAYS + 30)):
+        seed_reference(session, password)
+    history_cases = seed_history(session, password, now)
     seed_cases(session, password)
+    return history_cases + len(PATIENTS)
+
+
+def seed_history(session: Session, password: str, now: datetime) -> int:
+    """A year of history before today's cases (``cartrack.demo_history``)."""
+    people = {u.username: load_principal(session, u, "demo")
+              for u in session.exec(select(User)).all()}
+    cryo = frozenset(p.product for p in protocols.list_protocols(session)
+                     if not p.rules().apheresis_fresh)
+    return history.seed_history(session, password, people, {s.code: s.timezone for s in SITES},
+                                cryo, now)
 
 
 def seed_reference(session: Session, password: str) -> None:
@@ -77,7 +98,7 @@ def seed_reference(session: Session, password: str) -> None:
             username=username, full_name=name, email=f"{username}@cartrack.example",
             password=password,
             memberships=[MembershipIn(role=r, site_code=s) for r, s in memberships]),
-            password_rules=False)  # the published demo password, for every demo user
+            password_rules=False, published_password=True)  # the published demo password
     protocols.load_shipped_catalog(session)
     qa = users.user_by_username(session, "qa")
     assert qa is not None
@@ -113,7 +134,9 @@ def _event(session: Session, who: Principal, case: Case, event: str, data: dict[
 
 
 def _scans(session: Session, case: Case, kind: str) -> list[str]:
-    rows = session.exec(select(Unit).where(Unit.case_id == case.id, Unit.kind == kind)).all()
+    # In id order: PostgreSQL returns unordered rows in whatever order its pages hold them.
+    rows = session.exec(select(Unit).where(Unit.case_id == case.id, Unit.kind == kind)
+                        .order_by(col(Unit.id))).all()
     return [printed_unit(u.unit_id).value + printed_unit(u.unit_id).check for u in rows]
 
 

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # Idempotency keys are remembered this long (hours); a repeat after that is a new request.
     idempotency_hours: int = 24
     show_patient_name_on_label: bool = True
+    # FHIR: the identifier system of the COI (until ICCBBA publishes a URI for it).
+    fhir_coi_system: str = "urn:cartrack:coi"
 
     @field_validator("environment", mode="before")
     @classmethod

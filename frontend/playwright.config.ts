@@ -28,7 +28,7 @@ export default defineConfig({
   webServer: {
     command: "bash e2e/serve.sh",
     url: `${BASE_URL}/api/health`,
-    timeout: 180_000,
+    timeout: 300_000,
     reuseExistingServer: false,
     stdout: "ignore",
     stderr: "pipe",

@@ -7,11 +7,12 @@ from sqlmodel import Session
 
 from cartrack import clock
 from cartrack.audit import service as audit
-from cartrack.errors import Invalid
+from cartrack.errors import Conflict
+from cartrack.fhir import patients
 from cartrack.identity.service import allocate_coi
 from cartrack.journey.access import check_actor
 from cartrack.journey.events import EnrollIn
-from cartrack.journey.models import Case, CaseEvent, Patient, State
+from cartrack.journey.models import Case, CaseEvent, State
 from cartrack.journey.transitions import BY_EVENT
 from cartrack.protocols import service as protocols
 from cartrack.security import Principal
@@ -23,7 +24,7 @@ from cartrack.users.models import Site
 def _site_of_kind(session: Session, code: str, kind: str) -> Site:
     site = users.site_by_code(session, code)
     if kind not in site.kind_list():
-        raise Invalid(f"Site {code} is not a {kind.replace('_', ' ')}.", code="wrong_site_kind")
+        raise Conflict(f"Site {code} is not a {kind.replace('_', ' ')}.", code="wrong_site_kind")
     return site
 
 
@@ -38,10 +39,8 @@ def enroll(session: Session, actor: Principal, data: EnrollIn) -> Case:
     check_actor(actor, t, {sites["collection"].id or 0, sites["treatment"].id or 0})
     protocol = protocols.find(session, data.product, data.protocol_version)
     now = clock.now()
-    patient = Patient(**data.patient.model_dump(), treatment_site_id=sites["treatment"].id or 0,
-                      created_at=now)
-    session.add(patient)
-    session.flush()
+    intake = patients.intake(session, data, sites["treatment"], now)
+    patient = intake.patient
     case = Case(coi=allocate_coi(session, sites["treatment"].fin), patient_id=patient.id or 0,
                 protocol_id=protocol.id or 0, collection_site_id=sites["collection"].id or 0,
                 manufacturing_site_id=sites["manufacturing"].id or 0,
@@ -55,9 +54,7 @@ def enroll(session: Session, actor: Principal, data: EnrollIn) -> Case:
     session.add(CaseEvent(case_id=case.id or 0, event=t.event, from_state=None,
                           to_state=case.state, actor_id=actor.id, actor_name=actor.name,
                           site_id=sites["treatment"].id, at=now, data=timeline))
-    audit.record(session, user_id=actor.id, printed_name=actor.name, action="create",
-                 entity="patient", entity_id=patient.id or 0, case_id=case.id,
-                 new=data.patient.model_dump())
+    intake.audit(session, actor, case)
     audit.record(session, user_id=actor.id, printed_name=actor.name, action="enroll",
                  entity="case", entity_id=case.id or 0, case_id=case.id,
                  new={"coi": case.coi, "state": case.state, "version": case.version, **timeline})

@@ -4,9 +4,10 @@ the event body as a union discriminated on ``event`` (OpenAPI documents each eve
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from cartrack.contract import NONBLANK, nonblank_at_least
 from cartrack.protocols.models import ProcessStep
@@ -43,12 +44,26 @@ class PatientIn(Strict):
 
 
 class EnrollIn(Strict):
-    patient: PatientIn
+    """The patient is given as typed fields or as a FHIR R5 Patient resource: exactly one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["patient"]}, {"required": ["fhir_patient"]}]})
+
+    patient: PatientIn | SkipJsonSchema[None] = None
+    fhir_patient: dict[str, Any] | SkipJsonSchema[None] = Field(
+        default=None, description="a FHIR R5 Patient resource instead of typed patient fields; "
+        "the MRN is its identifier with the treatment center's MRN system")
     product: str = Field(min_length=2, max_length=40, description="protocol product code")
     protocol_version: int | None = Field(default=None, ge=1, description="default: current")
     collection_site: str = Field(min_length=1, max_length=32)
     manufacturing_site: str = Field(min_length=1, max_length=32)
     treatment_site: str = Field(min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_patient(self) -> EnrollIn:
+        if (self.patient is None) == (self.fhir_patient is None):
+            raise ValueError("give the patient's details or a FHIR Patient resource, one of them")
+        return self
 
 
 class ScheduleCollectionData(Strict):

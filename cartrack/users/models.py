@@ -35,6 +35,8 @@ class Site(SQLModel, table=True):
     kinds: str = Field(max_length=200, description="comma-separated SiteKind values")
     timezone: str = Field(default="UTC", max_length=64)
     fin: str = Field(default="A9999", max_length=5)
+    # The FHIR identifier system of this site's medical record numbers (Patient import/export).
+    mrn_system: str | None = Field(default=None, max_length=200)
 
     def kind_list(self) -> list[str]:
         return [k for k in self.kinds.split(",") if k]
@@ -108,6 +110,7 @@ class SiteOut(BaseModel):
     name: str
     kinds: list[str]
     timezone: str
+    mrn_system: str | None = None
 
 
 class SiteIn(BaseModel):
@@ -119,6 +122,9 @@ class SiteIn(BaseModel):
     timezone: str = PField(default="UTC", min_length=1, max_length=64,
                            pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
                            description="an IANA time zone, e.g. America/New_York")
+    mrn_system: str | None = PField(
+        default=None, min_length=3, max_length=200, pattern=r"^(urn|https?):[^\x00\s]+$",
+        description="FHIR identifier system of the site's medical record numbers (a URI)")
 
 
 class MembershipOut(BaseModel):

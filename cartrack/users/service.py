@@ -44,7 +44,7 @@ BAD_CREDENTIALS = "Wrong username or password."
 def site_out(site: Site) -> SiteOut:
     assert site.id is not None
     return SiteOut(id=site.id, code=site.code, name=site.name, kinds=site.kind_list(),
-                   timezone=site.timezone)
+                   timezone=site.timezone, mrn_system=site.mrn_system)
 
 
 def site_by_code(session: Session, code: str) -> Site:
@@ -67,7 +67,7 @@ def create_site(session: Session, actor: Principal | None, data: SiteIn) -> Site
     if session.exec(select(Site).where(Site.code == data.code)).first():
         raise Conflict(f"A site with code {data.code!r} already exists.", code="site_exists")
     site = Site(code=data.code, name=data.name, kinds=",".join(k.value for k in data.kinds),
-                timezone=data.timezone, fin=get_settings().fin)
+                timezone=data.timezone, fin=get_settings().fin, mrn_system=data.mrn_system)
     session.add(site)
     session.flush()
     audit.record(session, user_id=actor.id if actor else None,
@@ -94,9 +94,9 @@ def user_out(session: Session, user: User) -> UserOut:
 
 
 def create_user(session: Session, actor: Principal | None, data: UserIn, *,
-                password_rules: bool = True) -> User:
-    """A new user. ``password_rules=False`` only for the demo's users, which share the
-    published demo password."""
+                password_rules: bool = True, published_password: bool = False) -> User:
+    """A new user. ``password_rules=False`` and ``published_password=True`` only for the demo's
+    users, which share the published demo password (a cheap hash protects nothing there)."""
     if session.exec(select(User).where(User.username == data.username)).first():
         raise Conflict(f"The username {data.username!r} is taken.", code="username_taken")
     refuse_taken_printed_name(session, data.full_name)
@@ -104,7 +104,8 @@ def create_user(session: Session, actor: Principal | None, data: UserIn, *,
         check_new_password(data.password, username=data.username, full_name=data.full_name)
     user = User(username=data.username, full_name=data.full_name,
                 printed_name_key=printed_name_key(data.full_name), email=data.email,
-                password_hash=hash_password(data.password), created_at=clock.now())
+                password_hash=hash_password(data.password, published=published_password),
+                created_at=clock.now())
     session.add(user)
     session.flush()
     for role, site_id in resolve_memberships(session, data.memberships):

@@ -12,6 +12,7 @@ import { Layout, homeFor } from "./components/Layout";
 import { ReferenceProvider } from "./journey/JourneyContext";
 import { CaseBoard } from "./pages/CaseBoard";
 import { CasePage } from "./pages/CasePage";
+import { Analytics } from "./pages/Analytics";
 import { Enroll } from "./pages/Enroll";
 import { InfusionCase, InfusionList } from "./pages/Infusion";
 import { QaQueue, QaReview } from "./pages/QaQueue";
@@ -60,6 +61,7 @@ export function AppRoutes() {
         <Route path="qa/:caseId" element={<Only roles={["qa"]}><QaReview /></Only>} />
         <Route path="infusion" element={<Only roles={["infusion_staff"]}><InfusionList /></Only>} />
         <Route path="infusion/:caseId" element={<Only roles={["infusion_staff"]}><InfusionCase /></Only>} />
+        <Route path="analytics" element={<Only roles={["coordinator", "qa", "admin"]}><Analytics /></Only>} />
         <Route path="alerts" element={<AlertInbox />} />
         <Route path="account/password" element={<ChangePassword />} />
         <Route path="admin/users" element={<Only roles={["admin"]}><Users /></Only>} />

@@ -11,7 +11,7 @@ const KINDS: SiteKind[] = ["collection_center", "manufacturing_facility", "treat
 export function Sites() {
   useTitle("Sites");
   const sites = useQuery(async () => unwrap(await api.GET("/api/sites")), []);
-  const [form, setForm] = useState({ code: "", name: "", timezone: "UTC" });
+  const [form, setForm] = useState({ code: "", name: "", timezone: "UTC", mrn_system: "" });
   const [kinds, setKinds] = useState<SiteKind[]>(["treatment_center"]);
   const [error, setError] = useState<ApiError>();
   const [done, setDone] = useState<string | null>(null);
@@ -19,9 +19,9 @@ export function Sites() {
     e.preventDefault();
     setError(undefined);
     try {
-      const site = unwrap(await api.POST("/api/sites", { body: { ...form, kinds } }));
+      const site = unwrap(await api.POST("/api/sites", { body: { ...form, mrn_system: form.mrn_system || null, kinds } }));
       setDone(`Site ${site.code} created.`);
-      setForm({ code: "", name: "", timezone: "UTC" });
+      setForm({ code: "", name: "", timezone: "UTC", mrn_system: "" });
       void sites.reload();
     } catch (err) {
       setError(asApiError(err));
@@ -35,10 +35,10 @@ export function Sites() {
       {sites.data ? (
         <table>
           <caption className="sr-only">Sites</caption>
-          <thead><tr><th scope="col">Code</th><th scope="col">Name</th><th scope="col">Kinds</th><th scope="col">Time zone</th></tr></thead>
+          <thead><tr><th scope="col">Code</th><th scope="col">Name</th><th scope="col">Kinds</th><th scope="col">Time zone</th><th scope="col">MRN system (FHIR)</th></tr></thead>
           <tbody>
             {sites.data.map((s) => (
-              <tr key={s.id}><th scope="row">{s.code}</th><td>{s.name}</td><td>{s.kinds.map((k) => k.replace(/_/g, " ")).join(", ")}</td><td>{s.timezone}</td></tr>
+              <tr key={s.id}><th scope="row">{s.code}</th><td>{s.name}</td><td>{s.kinds.map((k) => k.replace(/_/g, " ")).join(", ")}</td><td>{s.timezone}</td><td>{s.mrn_system ?? "—"}</td></tr>
             ))}
           </tbody>
         </table>
@@ -48,6 +48,7 @@ export function Sites() {
         <Field label="Code" hint="letters, digits, - and _" error={error?.fieldMessage("code")}><input value={form.code} onChange={set("code")} /></Field>
         <Field label="Name" error={error?.fieldMessage("name")}><input value={form.name} onChange={set("name")} /></Field>
         <Field label="Time zone (IANA, e.g. Europe/Berlin)" error={error?.fieldMessage("timezone")}><input value={form.timezone} onChange={set("timezone")} /></Field>
+        <Field label="MRN identifier system (FHIR, optional)" hint="the URI of the site's medical record numbers in its FHIR Patient records; needed to enroll from a FHIR Patient" error={error?.fieldMessage("mrn_system")}><input value={form.mrn_system} onChange={set("mrn_system")} /></Field>
         <fieldset>
           <legend>Kinds</legend>
           {KINDS.map((k) => (

@@ -126,6 +126,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analytics/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cases
+         * @description The cases behind a number (latest first): COI and the interval, never patient details.
+         */
+        get: operations["cases_api_analytics_cases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Csv
+         * @description Every visible case with every metric, as CSV (COI only).
+         */
+        get: operations["export_csv_api_analytics_export_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/intervals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Intervals
+         * @description n, median, quartiles, min and max of one interval per group, with the open cases (past
+         *     the first milestone, not yet at the second) counted apart from n.
+         */
+        get: operations["intervals_api_analytics_intervals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/rates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rates
+         * @description Manufacturing failure, out-of-specification infusion, infusion among the collected and
+         *     on-time delivery, per group (a case counts in the month of its first collection).
+         */
+        get: operations["rates_api_analytics_rates_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/references": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * References
+         * @description Published reference medians, each with its population and source.
+         */
+        get: operations["references_api_analytics_references_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/waterfall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Waterfall
+         * @description Where the days go: the mean days of each stage from collection to infusion.
+         */
+        get: operations["waterfall_api_analytics_waterfall_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -742,6 +864,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/fhir/R5/Case/{case_id}/$bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Case Bundle
+         * @description A collection Bundle of one case: Patient (for the clinical sites only), ServiceRequest,
+         *     BiologicallyDerivedProduct per bag, Procedure, BiologicallyDerivedProductDispense,
+         *     Provenance per e-signature, Organization and Location per site.
+         */
+        get: operations["case_bundle_fhir_R5_Case__case_id___bundle_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/R5/metadata": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Metadata
+         * @description The CapabilityStatement: what this server answers (read-only).
+         */
+        get: operations["metadata_fhir_R5_metadata_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/R5/{resource_type}/{resource_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read
+         * @description One resource by type and logical id; another site's record answers 404.
+         */
+        get: operations["read_fhir_R5__resource_type___resource_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -972,6 +1156,37 @@ export interface components {
             /** Version */
             version: number;
         };
+        /** CaseInterval */
+        CaseInterval: {
+            /** Case Id */
+            case_id: number;
+            /** Coi */
+            coi: string;
+            /** Coi Check */
+            coi_check: string;
+            /** Collection Site */
+            collection_site: string;
+            /** End */
+            end: string | null;
+            /** Hours */
+            hours: number | null;
+            /** Manufacturing Facility */
+            manufacturing_facility: string;
+            /** Product */
+            product: string;
+            /** Start */
+            start: string;
+            /** State */
+            state: string;
+            status: components["schemas"]["Status"];
+            /** Treatment Site */
+            treatment_site: string;
+            /**
+             * Value
+             * @description days (site-local calendar days) or minutes
+             */
+            value: number | null;
+        };
         /** CaseSummary */
         CaseSummary: {
             /** Coi */
@@ -1184,13 +1399,24 @@ export interface components {
         };
         /** EmptyData */
         EmptyData: Record<string, never>;
-        /** EnrollIn */
+        /**
+         * EnrollIn
+         * @description The patient is given as typed fields or as a FHIR R5 Patient resource: exactly one.
+         */
         EnrollIn: {
             /** Collection Site */
             collection_site: string;
+            /**
+             * Fhir Patient
+             * @description a FHIR R5 Patient resource instead of typed patient fields; the MRN is its identifier with the treatment center's MRN system
+             */
+            fhir_patient?: {
+                [key: string]: unknown;
+            };
             /** Manufacturing Site */
             manufacturing_site: string;
-            patient: components["schemas"]["PatientIn"];
+            /** Patient */
+            patient?: components["schemas"]["PatientIn"];
             /**
              * Product
              * @description protocol product code
@@ -1203,7 +1429,7 @@ export interface components {
             protocol_version?: number | null;
             /** Treatment Site */
             treatment_site: string;
-        };
+        } & (unknown | unknown);
         /** ErrorBody */
         ErrorBody: {
             /** Code */
@@ -1275,6 +1501,11 @@ export interface components {
             /** Statuses */
             statuses: components["schemas"]["UnitStatus"][];
         };
+        /**
+         * GroupBy
+         * @enum {string}
+         */
+        GroupBy: "product" | "manufacturing_facility" | "treatment_site" | "month";
         /** GuardOut */
         GuardOut: {
             /** Name */
@@ -1329,6 +1560,52 @@ export interface components {
             /** Expected Version */
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
+        };
+        /** IntervalGroup */
+        IntervalGroup: {
+            /** Group */
+            group: {
+                [key: string]: string;
+            };
+            /** @description exact elapsed hours (none for date milestones and minute metrics) */
+            hours: components["schemas"]["Summary"] | null;
+            /**
+             * N
+             * @description cases that reached both milestones
+             */
+            n: number;
+            /**
+             * Open
+             * @description cases past the first milestone, still going
+             */
+            open: number;
+            /**
+             * Stopped
+             * @description cases past the first milestone that ended without the second (cancelled)
+             */
+            stopped: number;
+            /** @description in the metric's unit: site-local calendar days, or minutes */
+            value: components["schemas"]["Summary"];
+        };
+        /** IntervalsOut */
+        IntervalsOut: {
+            /** Definition */
+            definition: string;
+            /** End */
+            end: string | null;
+            /** Group By */
+            group_by: components["schemas"]["GroupBy"][];
+            /** Groups */
+            groups: components["schemas"]["IntervalGroup"][];
+            /** Label */
+            label: string;
+            metric: components["schemas"]["MetricId"];
+            /** Quantile Method */
+            quantile_method: string;
+            /** Start */
+            start: string | null;
+            /** Unit */
+            unit: string;
         };
         /** JourneyOut */
         JourneyOut: {
@@ -1449,6 +1726,11 @@ export interface components {
             /** Memberships */
             memberships: components["schemas"]["MembershipIn"][];
         };
+        /**
+         * MetricId
+         * @enum {string}
+         */
+        MetricId: "v2v" | "collection_to_mfg_start" | "mfg_turnaround" | "mfg_duration" | "release_to_infusion" | "ld_to_infusion" | "thaw_to_infusion";
         /**
          * Milestones
          * @description When each step of the case happened (UTC instants; LD dates are the treatment center's
@@ -1590,6 +1872,17 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** Page[CaseInterval] */
+        Page_CaseInterval_: {
+            /** Items */
+            items: components["schemas"]["CaseInterval"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** Page[CaseSummary] */
         Page_CaseSummary_: {
             /** Items */
@@ -1674,11 +1967,10 @@ export interface components {
              */
             reprint_reason?: string | null;
             /**
-             * Size
              * @description label stock: 4x4in, 4x2in, 2x1in
              * @default 4x4in
              */
-            size: string;
+            size: components["schemas"]["StockSize"];
         };
         /** ProcessStepData */
         ProcessStepData: {
@@ -1824,7 +2116,7 @@ export interface components {
         };
         /** ProtocolIn */
         ProtocolIn: {
-            data: components["schemas"]["ProtocolData"];
+            data: components["schemas"]["PublishedProtocolData"];
             /** Name */
             name: string;
             /** Product */
@@ -1858,6 +2150,124 @@ export interface components {
             unconfirmed: string[];
             /** Version */
             version: number;
+        };
+        /**
+         * PublishedProtocolData
+         * @description What a new product version must state: its bags' expiry rule and their labels' content
+         *     (older stored versions may lack them; they are read as ``ProtocolData``).
+         */
+        PublishedProtocolData: {
+            /**
+             * Apheresis Fresh
+             * @default true
+             */
+            apheresis_fresh: boolean;
+            /**
+             * Apheresis Temp Max C
+             * @default 8
+             */
+            apheresis_temp_max_c: number;
+            /**
+             * Apheresis Temp Min C
+             * @default 2
+             */
+            apheresis_temp_min_c: number;
+            /**
+             * Apheresis Transit Hours
+             * @default 48
+             */
+            apheresis_transit_hours: number;
+            /**
+             * Apheresis Transport
+             * @description transport and storage condition printed on the apheresis bag label
+             */
+            apheresis_transport: string;
+            /**
+             * Bedside Scan Minutes
+             * @default 15
+             */
+            bedside_scan_minutes: number;
+            /**
+             * Collection Due Hours
+             * @default 24
+             */
+            collection_due_hours: number;
+            /** Infusion Max Days After Ld */
+            infusion_max_days_after_ld: number;
+            /** Infusion Min Days After Ld */
+            infusion_min_days_after_ld: number;
+            /** Infusion Start After Thaw Minutes */
+            infusion_start_after_thaw_minutes?: number | null;
+            /** Ld Days */
+            ld_days: number;
+            /** Ld Regimen */
+            ld_regimen: string;
+            /**
+             * Manufacturer
+             * @description license holder's name
+             */
+            manufacturer: string;
+            /**
+             * Manufacturer Id
+             * @description and its identifier
+             * @default
+             */
+            manufacturer_id: string;
+            /**
+             * Manufacturing Start Hours
+             * @default 24
+             */
+            manufacturing_start_hours: number;
+            /**
+             * Monitoring Days
+             * @default 7
+             */
+            monitoring_days: number;
+            /**
+             * Product Ship Temp Max C
+             * @default -120
+             */
+            product_ship_temp_max_c: number;
+            /**
+             * Proximity Days
+             * @default 14
+             */
+            proximity_days: number;
+            /**
+             * Qc Release Days
+             * @default 21
+             */
+            qc_release_days: number;
+            /** Qc Tests */
+            qc_tests?: components["schemas"]["QcTestSpec"][];
+            /** Repeat Ld After Days */
+            repeat_ld_after_days?: number | null;
+            /**
+             * Shipment Arrival Hours
+             * @default 72
+             */
+            shipment_arrival_hours: number;
+            /**
+             * Storage Condition
+             * @description printed on the bag label
+             */
+            storage_condition: string;
+            /** Storage Max Celsius */
+            storage_max_celsius: number;
+            /**
+             * Storage Months
+             * @description expiry rule: the product expires this many calendar months after cryopreservation
+             */
+            storage_months: number;
+            /** Thaw To Infusion Minutes */
+            thaw_to_infusion_minutes: number;
+            /** Warning Fractions */
+            warning_fractions?: number[];
+            /**
+             * Warnings
+             * @description printed on the bag label, one line each
+             */
+            warnings?: string[];
         };
         /** QcRequirementOut */
         QcRequirementOut: {
@@ -1906,6 +2316,50 @@ export interface components {
             name: string;
             /** Spec */
             spec: string;
+        };
+        /** Rate */
+        Rate: {
+            /** Definition */
+            definition: string;
+            /** Denominator */
+            denominator: number;
+            /** Id */
+            id: string;
+            /** Label */
+            label: string;
+            /** Numerator */
+            numerator: number;
+            /**
+             * Open
+             * @description cases not yet decided, left out of the denominator
+             */
+            open: number;
+            /** Rate */
+            rate: number | null;
+        };
+        /** RateGroup */
+        RateGroup: {
+            /** Group */
+            group: {
+                [key: string]: string;
+            };
+            /** Rates */
+            rates: components["schemas"]["Rate"][];
+        };
+        /** RatesOut */
+        RatesOut: {
+            /** End */
+            end: string | null;
+            /** Group By */
+            group_by: components["schemas"]["GroupBy"][];
+            /** Groups */
+            groups: components["schemas"]["RateGroup"][];
+            /** Not Available */
+            not_available: {
+                [key: string]: string;
+            }[];
+            /** Start */
+            start: string | null;
         };
         /** ReadyOut */
         ReadyOut: {
@@ -2026,6 +2480,29 @@ export interface components {
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
         };
+        /** Reference */
+        Reference: {
+            /** Median Days */
+            median_days: number;
+            metric: components["schemas"]["MetricId"];
+            /** Population */
+            population: string;
+            /** Product */
+            product: string;
+            /** Source */
+            source: string;
+            /** Url */
+            url: string;
+        };
+        /** ReferencesOut */
+        ReferencesOut: {
+            /** As Of */
+            as_of: string;
+            /** Note */
+            note: string;
+            /** References */
+            references: components["schemas"]["Reference"][];
+        };
         /** ReleaseEvent */
         ReleaseEvent: {
             data: components["schemas"]["EmptyData"];
@@ -2050,6 +2527,11 @@ export interface components {
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
         };
+        /**
+         * ResourceType
+         * @enum {string}
+         */
+        ResourceType: "Patient" | "ServiceRequest" | "BiologicallyDerivedProduct" | "Procedure" | "BiologicallyDerivedProductDispense" | "Provenance" | "Organization" | "Location";
         /** ResumeEvent */
         ResumeEvent: {
             data: components["schemas"]["ReasonData"];
@@ -2080,7 +2562,7 @@ export interface components {
             location?: string | null;
             /**
              * Payload
-             * @description the raw scanned text (at most 1 KB); a trailing CR/LF and surrounding spaces from a keyboard-wedge scanner are accepted, other control characters are refused
+             * @description the raw scanned text; a trailing CR/LF and surrounding spaces from a keyboard-wedge scanner are accepted, other control characters are refused
              */
             payload: string;
         };
@@ -2285,10 +2767,16 @@ export interface components {
             code: string;
             /** Kinds */
             kinds: components["schemas"]["SiteKind"][];
+            /**
+             * Mrn System
+             * @description FHIR identifier system of the site's medical record numbers (a URI)
+             */
+            mrn_system?: string | null;
             /** Name */
             name: string;
             /**
              * Timezone
+             * @description an IANA time zone, e.g. America/New_York
              * @default UTC
              */
             timezone: string;
@@ -2306,6 +2794,8 @@ export interface components {
             id: number;
             /** Kinds */
             kinds: string[];
+            /** Mrn System */
+            mrn_system?: string | null;
             /** Name */
             name: string;
             /** Timezone */
@@ -2317,6 +2807,14 @@ export interface components {
          * @enum {string}
          */
         SiteScope: "collection" | "manufacturing" | "treatment" | "clinical" | "any";
+        /** Stage */
+        Stage: {
+            /** Label */
+            label: string;
+            /** Mean Days */
+            mean_days: number | null;
+            metric: components["schemas"]["MetricId"];
+        };
         /** StartLdData */
         StartLdData: {
             /** Regimen */
@@ -2357,6 +2855,32 @@ export interface components {
          * @enum {string}
          */
         State: "enrolled" | "collection_scheduled" | "collected" | "shipped_to_manufacturing" | "received_at_manufacturing" | "manufacturing" | "qc_pending" | "released" | "shipped_to_treatment_center" | "received_at_treatment_center" | "thawed" | "infused" | "monitoring" | "completed" | "on_hold" | "out_of_specification" | "cancelled";
+        /**
+         * Status
+         * @enum {string}
+         */
+        Status: "done" | "open" | "stopped";
+        /**
+         * StockSize
+         * @description The label stocks on offer (``labels.layout.LABEL_SIZES``).
+         * @enum {string}
+         */
+        StockSize: "4x4in" | "4x2in" | "2x1in";
+        /** Summary */
+        Summary: {
+            /** Max */
+            max: number | null;
+            /** Median */
+            median: number | null;
+            /** Min */
+            min: number | null;
+            /** N */
+            n: number;
+            /** P25 */
+            p25: number | null;
+            /** P75 */
+            p75: number | null;
+        };
         /** SummaryOut */
         SummaryOut: {
             /** Unacknowledged */
@@ -2606,6 +3130,22 @@ export interface components {
          * @enum {string}
          */
         Verdict: "match" | "mismatch";
+        /** WaterfallOut */
+        WaterfallOut: {
+            /**
+             * N
+             * @description infused cases with every stage recorded
+             */
+            n: number;
+            /** Note */
+            note: string;
+            /** Product */
+            product: string | null;
+            /** Stages */
+            stages: components["schemas"]["Stage"][];
+            /** Total Mean Days */
+            total_mean_days: number | null;
+        };
         /**
          * WristbandFormat
          * @enum {string}
@@ -3032,6 +3572,494 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AlertOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cases_api_analytics_cases_get: {
+        parameters: {
+            query?: {
+                metric?: components["schemas"]["MetricId"];
+                status?: components["schemas"]["Status"] | null;
+                /** @description first day (site-local date of the interval's first milestone) */
+                start?: string | null;
+                /** @description last day, inclusive */
+                end?: string | null;
+                /** @description one product only */
+                product?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_CaseInterval_"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    export_csv_api_analytics_export_csv_get: {
+        parameters: {
+            query?: {
+                /** @description first day (site-local date of the interval's first milestone) */
+                start?: string | null;
+                /** @description last day, inclusive */
+                end?: string | null;
+                /** @description one product only */
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per case, every metric */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    intervals_api_analytics_intervals_get: {
+        parameters: {
+            query?: {
+                metric?: components["schemas"]["MetricId"];
+                /** @description comma-separated: product, manufacturing_facility, treatment_site, month; empty for one group of every case */
+                group_by?: string;
+                /** @description first day (site-local date of the interval's first milestone) */
+                start?: string | null;
+                /** @description last day, inclusive */
+                end?: string | null;
+                /** @description one product only */
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntervalsOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    rates_api_analytics_rates_get: {
+        parameters: {
+            query?: {
+                /** @description comma-separated: product, manufacturing_facility, treatment_site, month; empty for one group of every case */
+                group_by?: string;
+                /** @description first day (site-local date of the interval's first milestone) */
+                start?: string | null;
+                /** @description last day, inclusive */
+                end?: string | null;
+                /** @description one product only */
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RatesOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    references_api_analytics_references_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferencesOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    waterfall_api_analytics_waterfall_get: {
+        parameters: {
+            query?: {
+                /** @description first day (site-local date of the interval's first milestone) */
+                start?: string | null;
+                /** @description last day, inclusive */
+                end?: string | null;
+                /** @description one product only */
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WaterfallOut"];
                 };
             };
             /** @description Not signed in */
@@ -4644,7 +5672,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description label stock: 4x4in, 4x2in, 2x1in */
-                size?: string;
+                size?: components["schemas"]["StockSize"];
             };
             header?: never;
             path: {
@@ -5830,6 +6858,233 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    case_bundle_fhir_R5_Case__case_id___bundle_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A FHIR R5 resource */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": Record<string, never>;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    metadata_fhir_R5_metadata_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A FHIR R5 resource */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": Record<string, never>;
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    read_fhir_R5__resource_type___resource_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_type: components["schemas"]["ResourceType"];
+                resource_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A FHIR R5 resource */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/fhir+json": Record<string, never>;
                 };
             };
             /** @description Not signed in */

@@ -15,6 +15,7 @@ export const NAV: NavItem[] = [
   { to: "/scan", label: "Scan station", roles: ["collection_staff", "lab_tech", "infusion_staff"] },
   { to: "/qa", label: "Release queue", roles: ["qa"] },
   { to: "/infusion", label: "Infusion", roles: ["infusion_staff"] },
+  { to: "/analytics", label: "Analytics", roles: ["coordinator", "qa", "admin"] },
   { to: "/admin/users", label: "Users", roles: ["admin"] },
   { to: "/admin/sites", label: "Sites", roles: ["admin"] },
   { to: "/admin/protocols", label: "Protocols", roles: ["admin"] },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { formatLeft, isoDateIn, riskOf, spokenLeft } from "./time";
+import { calendarDays, formatLeft, isoDateIn, riskOf, spokenLeft } from "./time";
 
 const H = 3_600_000;
 
@@ -28,4 +28,14 @@ test("isoDateIn gives the calendar day of a time zone", () => {
   const when = new Date("2026-03-01T03:00:00Z");
   expect(isoDateIn("UTC", when)).toBe("2026-03-01");
   expect(isoDateIn("America/New_York", when)).toBe("2026-02-28");
+});
+
+test("calendarDays counts site-local dates across a daylight-saving change", () => {
+  // Berlin left summer time on 2026-10-25: 23:15 CEST on the 20th to 00:30 CET on the 27th
+  // is 146.25 hours, but seven calendar days at the site (UTC dates say six).
+  expect(calendarDays("2026-10-20T21:15:00Z", "Europe/Berlin", "2026-10-26T23:30:00Z", "Europe/Berlin")).toBe(7);
+  expect(calendarDays("2026-10-20T21:15:00Z", "UTC", "2026-10-26T23:30:00Z", "UTC")).toBe(6);
+  // Collected in Chicago in the evening, infused in New York: each date at its own site.
+  expect(calendarDays("2026-03-02T05:30:00Z", "America/Chicago", "2026-03-29T14:00:00Z", "America/New_York")).toBe(28);
+  expect(calendarDays(null, "UTC", "2026-03-29T14:00:00Z", "UTC")).toBeNull();
 });

@@ -76,6 +76,16 @@ export function isoDateIn(timeZone: string | undefined, when: Date = new Date(),
   return `${get("year")}-${get("month")}-${get("day")}`;
 }
 
+/** Calendar days between two moments, each taken as a date at its own site (null without a
+ * start; an open end is now). */
+export function calendarDays(startIso: string | null | undefined, startTz: string | undefined,
+  endIso: string | null | undefined, endTz: string | undefined): number | null {
+  if (!startIso) return null;
+  const start = isoDateIn(startTz, new Date(startIso));
+  const end = isoDateIn(endTz, endIso ? new Date(endIso) : new Date());
+  return Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${start}T00:00:00Z`)) / 86_400_000);
+}
+
 /** A datetime-local input value for `when` (browser-local). */
 export function toLocalInput(when: Date = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, "0");

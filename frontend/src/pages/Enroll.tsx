@@ -22,6 +22,9 @@ export function Enroll() {
   });
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
+  const [source, setSource] = useState<"typed" | "fhir">("typed");
+  const [fhirText, setFhirText] = useState("");
+  const [jsonError, setJsonError] = useState<string>();
   const set = (key: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [key]: e.target.value });
   const pick = (key: keyof typeof form, fallback: string | undefined) => form[key] || fallback || "";
 
@@ -29,8 +32,17 @@ export function Enroll() {
     e.preventDefault();
     setBusy(true);
     setError(undefined);
+    setJsonError(undefined);
+    const fhir = source === "fhir" ? parsePatient(fhirText) : undefined;
+    if (source === "fhir" && !fhir) {
+      setJsonError("This is not JSON text: paste or load a FHIR R5 Patient resource.");
+      setBusy(false);
+      return;
+    }
     const body: EnrollIn = {
-      patient: { given_name: form.given_name, family_name: form.family_name, date_of_birth: form.date_of_birth, mrn: form.mrn },
+      ...(fhir ? { fhir_patient: fhir } : {
+        patient: { given_name: form.given_name, family_name: form.family_name, date_of_birth: form.date_of_birth, mrn: form.mrn },
+      }),
       product: pick("product", current[0]?.product),
       collection_site: pick("collection_site", ofKind("collection_center")[0]?.code),
       manufacturing_site: pick("manufacturing_site", ofKind("manufacturing_facility")[0]?.code),
@@ -45,6 +57,7 @@ export function Enroll() {
     }
   };
   const msg = (f: string) => error?.fieldMessage(f);
+  const mrnSystem = sites.find((x) => x.code === pick("treatment_site", ofKind("treatment_center")[0]?.code))?.mrn_system;
   return (
     <section aria-labelledby="enroll-title">
       <h1 id="enroll-title">Enroll a patient</h1>
@@ -52,10 +65,28 @@ export function Enroll() {
       <form onSubmit={submit} className="card form-grid" noValidate>
         <fieldset>
           <legend>Patient</legend>
-          <Field label="Given name" error={msg("patient.given_name")}><input required autoComplete="off" value={form.given_name} onChange={set("given_name")} /></Field>
-          <Field label="Family name" error={msg("patient.family_name")}><input required autoComplete="off" value={form.family_name} onChange={set("family_name")} /></Field>
-          <Field label="Date of birth" error={msg("patient.date_of_birth")}><input type="date" required value={form.date_of_birth} onChange={set("date_of_birth")} /></Field>
-          <Field label="Medical record number (MRN)" error={msg("patient.mrn")}><input required autoComplete="off" value={form.mrn} onChange={set("mrn")} /></Field>
+          <div className="fhir-source" role="radiogroup" aria-label="Patient details from">
+            <label><input type="radio" name="patient-source" checked={source === "typed"} onChange={() => setSource("typed")} /> Typed here</label>
+            <label><input type="radio" name="patient-source" checked={source === "fhir"} onChange={() => setSource("fhir")} /> A FHIR R5 Patient from the hospital record</label>
+          </div>
+          {source === "typed" ? (
+            <>
+              <Field label="Given name" error={msg("patient.given_name")}><input required autoComplete="off" value={form.given_name} onChange={set("given_name")} /></Field>
+              <Field label="Family name" error={msg("patient.family_name")}><input required autoComplete="off" value={form.family_name} onChange={set("family_name")} /></Field>
+              <Field label="Date of birth" error={msg("patient.date_of_birth")}><input type="date" required value={form.date_of_birth} onChange={set("date_of_birth")} /></Field>
+              <Field label="Medical record number (MRN)" error={msg("patient.mrn")}><input required autoComplete="off" value={form.mrn} onChange={set("mrn")} /></Field>
+            </>
+          ) : (
+            <>
+              <Field label="FHIR Patient resource (JSON)" error={jsonError ?? msg("fhir_patient")}
+                hint={`The MRN is the identifier with the treatment center's system${mrnSystem ? ` (${mrnSystem})` : ""}. The same MRN again links to the patient already enrolled there.`}>
+                <textarea className="code" rows={10} spellCheck={false} value={fhirText} onChange={(e) => setFhirText(e.target.value)} />
+              </Field>
+              <Field label="Or load a JSON file">
+                <input type="file" accept=".json,application/json,application/fhir+json" onChange={(e) => void loadFile(e.target.files?.[0], setFhirText)} />
+              </Field>
+            </>
+          )}
         </fieldset>
         <fieldset>
           <legend>Therapy and sites</legend>
@@ -77,6 +108,19 @@ export function Enroll() {
       </form>
     </section>
   );
+}
+
+function parsePatient(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function loadFile(file: File | undefined, set: (text: string) => void): Promise<void> {
+  if (file) set(await file.text());
 }
 
 function SiteSelect({ label, kind, value, onChange, error }: { label: string; kind: string; value: string; onChange: (e: { target: { value: string } }) => void; error?: string }) {

@@ -1,5 +1,6 @@
 import type { CaseDetail } from "../../journey/api";
-import { formatDate, formatDateTime } from "../../lib/time";
+import { useReference } from "../../journey/JourneyContext";
+import { calendarDays, formatDate, formatDateTime } from "../../lib/time";
 
 interface Step {
   label: string;
@@ -13,6 +14,7 @@ interface Step {
 
 /** Planned vs actual per step of the journey, from the milestones, the schedule and the deadlines. */
 export function VeinToVein({ detail }: { detail: CaseDetail }) {
+  const { siteTz } = useReference();
   const m = (detail.milestones ?? {}) as Record<string, string | undefined>;
   const deadline = (kind: string) => {
     const rows = detail.deadlines.filter((d) => d.kind === kind);
@@ -35,9 +37,8 @@ export function VeinToVein({ detail }: { detail: CaseDetail }) {
     { label: "Infused", planned: detail.planned_infusion_date ?? dl("infusion_window")?.due_at, plannedIsDate: !!detail.planned_infusion_date, actual: m.infused_at, status: dl("thaw_to_infusion")?.status },
     { label: "Completed", planned: dl("proximity_period")?.due_at, actual: m.completed_at },
   ];
-  const start = m.collected_at ? Date.parse(m.collected_at) : null;
-  const end = m.infused_at ? Date.parse(m.infused_at) : Date.now();
-  const days = start ? Math.floor((end - start) / 86_400_000) : null;
+  // Site-local calendar days, as the analytics count them (and as vein to vein is published).
+  const days = calendarDays(m.collected_at, siteTz(detail.collection_site), m.infused_at, siteTz(detail.treatment_site));
   const next = steps.findIndex((s) => !s.actual);
   return (
     <div>
