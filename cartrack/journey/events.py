@@ -7,7 +7,6 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from cartrack.contract import NONBLANK, nonblank_at_least
 from cartrack.protocols.models import ProcessStep
@@ -46,11 +45,12 @@ class PatientIn(Strict):
 class EnrollIn(Strict):
     """The patient is given as typed fields or as a FHIR R5 Patient resource: exactly one."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "oneOf": [{"required": ["patient"]}, {"required": ["fhir_patient"]}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["patient"], "properties": {"patient": {"type": "object"}}},
+        {"required": ["fhir_patient"], "properties": {"fhir_patient": {"type": "object"}}}]})
 
-    patient: PatientIn | SkipJsonSchema[None] = None
-    fhir_patient: dict[str, Any] | SkipJsonSchema[None] = Field(
+    patient: PatientIn | None = None
+    fhir_patient: dict[str, Any] | None = Field(
         default=None, description="a FHIR R5 Patient resource instead of typed patient fields; "
         "the MRN is its identifier with the treatment center's MRN system")
     product: str = Field(min_length=2, max_length=40, description="protocol product code")

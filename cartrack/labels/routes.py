@@ -68,8 +68,9 @@ class PrintIn(BaseModel):
 
     size: StockSize = Field(StockSize(DEFAULT_SIZE), description=SIZE_HELP)
     copies: int = Field(1, ge=1, le=service.MAX_COPIES)
-    reprint_reason: str | None = Field(None, min_length=3, max_length=500,
-                                       pattern=nonblank_at_least(3),
+    # Declared here, checked by the print options (whose refusal names the rule).
+    reprint_reason: str | None = Field(None, max_length=500,
+                                       json_schema_extra={"pattern": nonblank_at_least(3)},
                                        description="required when this label was printed before")
 
     def options(self) -> service.PrintOptions:

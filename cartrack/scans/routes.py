@@ -33,7 +33,10 @@ Location = Annotated[str, StringConstraints(
 class ScanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    payload: str = Field(min_length=1, max_length=MAX_SCAN_CHARS, pattern=SCAN_PATTERN,
+    # The shape is declared here and checked by clean_scan, whose refusals say what is wrong
+    # in the words of the scan station (too long, control characters, nothing scanned).
+    payload: str = Field(json_schema_extra={"minLength": 1, "maxLength": MAX_SCAN_CHARS,
+                                            "pattern": SCAN_PATTERN},
                          description="the raw scanned text; a trailing CR/LF and surrounding "
                                      "spaces from a keyboard-wedge scanner are accepted, other "
                                      "control characters are refused")

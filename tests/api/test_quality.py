@@ -41,7 +41,7 @@ def test_unknown_site_or_product_is_a_clear_4xx(client: Any, auth: Any) -> None:
     assert r.status_code == 404 and r.json()["code"] == "site_not_found"
     body |= {"collection_site": "MF-EAST"}
     r = client.post("/api/cases", headers=auth["coordinator"], json=body)
-    assert r.status_code == 422 and r.json()["code"] == "wrong_site_kind"
+    assert r.status_code == 409 and r.json()["code"] == "wrong_site_kind"
     body |= {"collection_site": "TC-CITY", "product": "snake-oil"}
     r = client.post("/api/cases", headers=auth["coordinator"], json=body)
     assert r.status_code == 404 and r.json()["code"] == "protocol_not_found"

@@ -89,7 +89,7 @@ def test_labels_at_every_size_decode_and_scan_as_a_match(client: Any, auth: Any)
                 assert image.size == (round(width / 25.4 * 300), round(height / 25.4 * 300))
                 decoded.add(read_qr(png.content))
             else:  # a bag's label with its tag: one image cannot hold both
-                assert png.status_code == 422 and png.json()["code"] == "label_has_tag"
+                assert png.status_code == 409 and png.json()["code"] == "label_has_tag"
             assert len(decoded) == 1, "the PNG and the PDF carry the same payload"
             answer = post_scan(client, auth, decoded.pop() + "\r\n")
             assert answer["verdict"] == "match" and answer["reason"] is None, answer
@@ -269,9 +269,13 @@ def test_roles_and_sites_of_the_label_endpoints(client: Any, auth: Any, db_url: 
     p = printed_unit(unit)
     wrong_k = "A" if p.check != "A" else "B"
     bad = post_label(client, auth, f"/api/units/{unit}{wrong_k}/label.png")
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_unit_id"
+    # A check character that does not match names no unit; a malformed ID is not an ID at all.
+    assert bad.status_code == 404 and bad.json()["code"] == "bad_check_character"
+    malformed = post_label(client, auth, "/api/units/NOT-A-UNIT-ID-AT-ALL/label.png")
+    assert malformed.status_code == 422 and malformed.json()["fields"][0]["field"] == "path.unit_id"
     odd = post_label(client, auth, f"/api/units/{unit}/label.png", size="A4")
-    assert odd.status_code == 422 and odd.json()["code"] == "unknown_label_size"
+    assert odd.status_code == 422 and odd.json()["fields"][0]["field"].endswith("size")
+    assert "4x4in" in odd.json()["detail"]
     many = post_label(client, auth, f"/api/units/{unit}/label.png", copies=21)
     assert many.status_code == 422
     assert print_records() == [], "refused prints leave no print record"

@@ -162,16 +162,16 @@ def test_incomplete_or_overflowing_templates_are_refused(client: Any, auth: Any)
     count = len(templates(client, auth, "product"))
     no_expiry = {**spec, "lines": [r for r in spec["lines"] if r["field"] != "expires"]}
     r = propose(client, auth, "product", no_expiry)
-    assert r.status_code == 422 and r.json()["code"] == "template_incomplete"
+    assert r.status_code == 409 and r.json()["code"] == "template_incomplete"
     assert "expires" in r.json()["detail"]
     no_tag = {"tag_sizes": [], "lines": [dict(line, on_tag=False) for line in spec["lines"]]}
     r = propose(client, auth, "product", no_tag)
-    assert r.status_code == 422 and r.json()["code"] == "template_overflow"
+    assert r.status_code == 409 and r.json()["code"] == "template_overflow"
     assert "2x1in" in r.json()["context"]["sizes"]
     cut = {**spec, "lines": [dict(line, max_lines=1) if line["field"] == "warnings" else line
                              for line in spec["lines"]]}
     r = propose(client, auth, "product", cut)
-    assert r.status_code == 422 and "never cut short" in r.text
+    assert r.status_code == 409 and "never cut short" in r.text
     r = propose(client, auth, "product", spec, role="coordinator")
     assert r.status_code == 403
     r = propose(client, auth, "pallet", spec)

@@ -216,10 +216,10 @@ def test_changing_your_password_needs_the_current_one_and_ends_your_other_sessio
     assert wrong.status_code == 403 and wrong.json()["code"] == "current_password_wrong"
     assert wrong.json()["fields"][0]["field"] == "current_password"
     weak = change(PASSWORD, "password1234")
-    assert weak.status_code == 422 and weak.json()["code"] == "password_too_common"
+    assert weak.status_code == 409 and weak.json()["code"] == "password_too_common"
     assert weak.json()["fields"][0]["field"] == "new_password"
     personal = change(PASSWORD, "cora-coordinator-2026")
-    assert personal.status_code == 422 and personal.json()["code"] == "password_personal"
+    assert personal.status_code == 409 and personal.json()["code"] == "password_personal"
     same = change(PASSWORD, PASSWORD)
     assert same.status_code == 409 and same.json()["code"] == "password_unchanged"
     no_csrf = browser.post("/api/auth/password", json={"current_password": PASSWORD,
@@ -284,7 +284,7 @@ def test_editing_roles_refuses_what_creating_refuses(client: Any, auth: Any) -> 
     nowhere = put_memberships(client, auth, lab, [{"role": "lab_tech", "site_code": "NOWHERE"}])
     assert nowhere.status_code == 404 and nowhere.json()["code"] == "site_not_found"
     siteless = put_memberships(client, auth, lab, [{"role": "lab_tech"}])
-    assert siteless.status_code == 422 and siteless.json()["code"] == "site_required"
+    assert siteless.status_code == 409 and siteless.json()["code"] == "site_required"
     empty = put_memberships(client, auth, lab, [])
     assert empty.status_code == 422
     me = user_id(client, auth, "admin")

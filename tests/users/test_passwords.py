@@ -50,7 +50,7 @@ REFUSED = [
 def test_a_password_that_breaks_a_rule_is_refused_naming_the_rule(
         client: Any, auth: Any, password: str, code: str, words: str) -> None:
     r = new_user(client, auth, password)
-    assert r.status_code == 422, r.text
+    assert r.status_code == 409, r.text
     body = r.json()
     assert body["code"] == code
     assert words in body["detail"]
