@@ -20,7 +20,7 @@ from cartrack import __version__, contract, failures, idempotency, metrics
 from cartrack.alerts.routes import router as alerts_router
 from cartrack.alerts.scheduler import startup_hook as start_alert_scheduler
 from cartrack.analytics.routes import router as analytics_router
-from cartrack.errors import DomainError, ErrorBody
+from cartrack.errors import DomainError, ErrorBody, FieldProblem
 from cartrack.fhir.routes import router as fhir_router
 from cartrack.headers import SecurityHeaders
 from cartrack.health import router as health_router
@@ -105,8 +105,8 @@ def _too_large(limit: int) -> JSONResponse:
                          "code": "body_too_large"}, status_code=413)
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
+def _field_errors(exc: RequestValidationError) -> list[FieldProblem]:
+    out: list[FieldProblem] = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
         out.append({"field": ".".join(loc), "message": err.get("msg", "invalid"),
@@ -123,7 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         fields = _field_errors(exc)
-        first = fields[0] if fields else {"field": "", "message": "invalid"}
+        first = fields[0] if fields else FieldProblem(field="", message="invalid")
         where = f" ({first['field']})" if first["field"] else ""
         return JSONResponse({"detail": f"Invalid input{where}: {first['message']}.",
                              "code": "invalid_input", "fields": fields}, status_code=422)
@@ -135,7 +135,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             # Starlette names only the methods of the first route of the path it tried.
-            allowed = contract.allowed_methods(app.router.routes, request.scope, {SPA_ROUTE})
+            allowed = (contract.allowed_methods(app.openapi(), request.url.path)
+                       or [m.strip() for m in (headers or {}).get("Allow", "GET").split(",")])
             headers = {**(headers or {}), "Allow": ", ".join(allowed)}
             detail = f"{request.method} is not allowed here; use " + " or ".join(allowed) + "."
         if exc.status_code == 400:

@@ -6,10 +6,9 @@ so; a 405 names every method of the path in ``Allow``."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Any
-
-from starlette.routing import Match, Route
-from starlette.types import Scope
 
 NO_NUL = "^[^\\x00]*$"
 # Text that is not blank once trimmed, and holds no NUL (what strip_whitespace + min_length
@@ -50,13 +49,21 @@ def declare_request_shapes(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def allowed_methods(routes: list[Any], scope: Scope, skip: set[str]) -> list[str]:
-    """Every method some route of this path answers (the catch-all UI route aside)."""
+def allowed_methods(spec: dict[str, Any], path: str) -> list[str]:
+    """Every method the API document declares for this concrete path (its templates matched)."""
     methods: set[str] = set()
-    for route in routes:
-        if not isinstance(route, Route) or route.name in skip:
-            continue
-        match, _ = route.matches(scope)
-        if match in (Match.FULL, Match.PARTIAL) and route.methods:
-            methods |= route.methods
+    for template, item in spec.get("paths", {}).items():
+        if _template_regex(template).fullmatch(path):
+            methods |= {m.upper() for m in item if m.upper() in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)
+
+
+_HTTP_METHODS = {"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"}
+
+
+@lru_cache(maxsize=512)
+def _template_regex(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]+\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NotRequired
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, JsonValue
+from typing_extensions import TypedDict
+
+
+class FieldProblem(TypedDict):
+    """One input field and what is wrong with it."""
+
+    field: str
+    message: str
+    type: NotRequired[str]
 
 
 class ErrorBody(BaseModel):
-    detail: str
-    code: str
-    fields: list[dict[str, Any]] | None = None
-    context: dict[str, Any] | None = None
+    detail: str = Field(description="what went wrong, in words a user can act on")
+    code: str = Field(description="stable machine-readable reason")
+    fields: list[FieldProblem] | None = Field(None, description="the input fields at fault")
+    context: dict[str, JsonValue] | None = Field(
+        None, description="facts of the refusal, e.g. the next open days or the sizes affected")
 
 
 class DomainError(Exception):
@@ -21,7 +31,7 @@ class DomainError(Exception):
 
     def __init__(self, detail: str, *, code: str | None = None, status_code: int | None = None,
                  context: dict[str, Any] | None = None,
-                 fields: list[dict[str, Any]] | None = None) -> None:
+                 fields: list[FieldProblem] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if code:

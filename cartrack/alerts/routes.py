@@ -78,7 +78,10 @@ def deliveries(session: SessionDep,
 STREAM_RESPONSES: dict[int | str, dict[str, object]] = {200: {
     "description": "An endless text/event-stream: `alert` events (id: the feed position, data: "
                    "the alert as JSON) and keep-alive comments.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+    # Each `data:` line is an AlertOut as JSON (JSON Schema's contentMediaType/contentSchema).
+    "content": {"text/event-stream": {"schema": {
+        "type": "string", "contentMediaType": "application/json",
+        "contentSchema": {"$ref": "#/components/schemas/AlertOut"}}}}}}
 
 
 @router.get("/stream", response_class=EventSourceResponse, responses=STREAM_RESPONSES)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from cartrack.audit import service as audit
-from cartrack.errors import Conflict, Invalid
+from cartrack.errors import Conflict, FieldProblem, Invalid
 from cartrack.journey.events import EnrollIn, PatientIn
 from cartrack.journey.models import Case, Patient
 from cartrack.security import Principal
@@ -30,18 +30,14 @@ class PatientResourceInvalid(Invalid):
 
     code = "fhir_patient_invalid"
 
-    def __init__(self, detail: str, fields: list[dict[str, Any]]) -> None:
-        super().__init__(detail)
-        self.fields = fields
-
-    def body(self) -> dict[str, Any]:
-        return {**super().body(), "fields": self.fields}
+    def __init__(self, detail: str, fields: list[FieldProblem]) -> None:
+        super().__init__(detail, fields=fields)
 
 
 def _refuse(field: str, message: str, kind: str = "value_error") -> PatientResourceInvalid:
     name = f"{FIELD}.{field}" if field else FIELD
     return PatientResourceInvalid(f"The FHIR Patient is not usable ({name}): {message}",
-                                  [{"field": name, "message": message, "type": kind}])
+                                  [FieldProblem(field=name, message=message, type=kind)])
 
 
 def _validated(resource: dict[str, Any]) -> FhirPatient:
@@ -51,8 +47,8 @@ def _validated(resource: dict[str, Any]) -> FhirPatient:
     try:
         return FhirPatient.model_validate(resource)
     except ValidationError as exc:
-        fields = [{"field": ".".join([FIELD, *(str(p) for p in e["loc"])]),
-                   "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+        fields = [FieldProblem(field=".".join([FIELD, *(str(p) for p in e["loc"])]),
+                               message=e["msg"], type=e["type"]) for e in exc.errors()]
         raise PatientResourceInvalid(
             f"The FHIR Patient does not validate as R5 ({fields[0]['field']}): "
             f"{fields[0]['message']}", fields) from exc

@@ -101,3 +101,20 @@ def test_nul_characters_are_refused_not_stored(client: Any, auth: Any) -> None:
     assert r.status_code == 422 and r.json()["code"] == "nul_character"
     r = client.get("/api/cases?q=%00", headers=auth["coordinator"])
     assert r.status_code == 422
+
+
+def test_a_wrong_method_is_405_naming_every_method_of_the_path(client: Any, auth: Any) -> None:
+    # /api/cases has GET (the board) and POST (enroll); DELETE is neither.
+    r = client.delete("/api/cases", headers=auth["coordinator"])
+    assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
+    assert {m.strip() for m in r.headers["Allow"].split(",")} >= {"GET", "POST"}
+    assert "GET" in r.json()["detail"] and "POST" in r.json()["detail"]
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_every_refusal_names_its_fields_in_the_typed_shape(client: Any, auth: Any) -> None:
+    r = client.post("/api/cases", headers=auth["coordinator"], json={"product": 7})
+    assert r.status_code == 422
+    for problem in r.json()["fields"]:
+        assert set(problem) <= {"field", "message", "type"} and problem["field"]
+        assert problem["message"]
