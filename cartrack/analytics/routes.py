@@ -27,7 +27,10 @@ ANALYTICS = Access(Role.coordinator, Role.qa, Role.admin)
 START = Query(None, description="first day (site-local date of the interval's first milestone)")
 END = Query(None, description="last day, inclusive")
 PRODUCT = Query(None, max_length=40, description="one product only")
+_GROUP_NAMES = "|".join(g.value for g in GroupBy)
+# Declared in the spec, checked by _group_by (whose refusal names the groups there are).
 GROUP_BY = Query("product", max_length=120,
+                 json_schema_extra={"pattern": rf"^\s*({_GROUP_NAMES})?(\s*,\s*({_GROUP_NAMES})?)*\s*$"},
                  description="comma-separated: " + ", ".join(g.value for g in GroupBy)
                  + "; empty for one group of every case")
 

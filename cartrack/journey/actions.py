@@ -13,7 +13,7 @@ from sqlmodel import Session
 from cartrack import clock
 from cartrack.journey.access import may_do, site_of, sites_in_scope
 from cartrack.journey.events import EVENT_DATA, EnrollIn
-from cartrack.journey.guards import GUARDS, Failure, Guard, recorded_days
+from cartrack.journey.guards import GUARDS, Failure, Guard, latest_qc, recorded_days
 from cartrack.journey.models import Case, State
 from cartrack.journey.schemas import (
     ActionDefaults,
@@ -112,7 +112,8 @@ class CaseState:
 def _block(guard: Guard, failure: Failure) -> BlockOut:
     how = f" {guard.override.how}" if guard.override else ""
     return BlockOut(guard=guard.name, text=guard.text, message=failure.message + how,
-                    code=guard.code)
+                    code=guard.code,
+                    reason_field=guard.override.reason_field if guard.override else None)
 
 
 def _defaults(view: CaseState, t: Transition) -> ActionDefaults:
@@ -122,6 +123,10 @@ def _defaults(view: CaseState, t: Transition) -> ActionDefaults:
         done = recorded_days(view.session, view.case.id or 0)
         left = [n for n in range(1, view.rules.monitoring_days + 1) if n not in done]
         return ActionDefaults(day=left[0] if left else None)
+    if t.event == EventName.record_qc_result:
+        recorded = latest_qc(view.session, view.case.id or 0)
+        untested = [q.code for q in view.rules.qc_tests if q.code not in recorded]
+        return ActionDefaults(test=untested[0] if untested else None)
     return ActionDefaults()
 
 

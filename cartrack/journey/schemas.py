@@ -216,13 +216,16 @@ class BlockOut(BaseModel):
     text: str = Field(description="the guard, in the table's words")
     message: str = Field(description="why it does not hold now")
     code: str
+    reason_field: str | None = Field(
+        None, description="for an override: the data field whose reason asks for it")
 
 
 class ActionDefaults(BaseModel):
-    """What the form can start from: the next step, the next monitoring day."""
+    """What the form can start from: the next step, the next monitoring day, the next QC test."""
 
     step: ProcessStep | None = None
     day: int | None = None
+    test: str | None = Field(None, description="the first required QC test with no result yet")
 
 
 class ActionOut(BaseModel):

@@ -52,6 +52,15 @@ MESSAGES = {
                           "Do not infuse it.",
     "bedside_not_thawed": "STOP: this is not the bag that was thawed for this patient. Do not "
                           "infuse it.",
+    "bedside_wristband_other_patient": "STOP: this wristband belongs to another patient, not "
+                                       "to the patient of the case on screen. Check who this "
+                                       "patient is; do not infuse.",
+    "bedside_wristband_other_case": "STOP: this wristband is of another therapy case of this "
+                                    "patient, not of the case on screen. Do not infuse.",
+    "bedside_bag_other_patient": "STOP: this bag belongs to another patient, not to the "
+                                 "patient of the case on screen. Do not infuse it.",
+    "bedside_bag_other_case": "STOP: this bag belongs to another therapy case of this patient, "
+                              "not to the case on screen. Do not infuse it.",
     "bedside_bad_label": "STOP: this label cannot be trusted, so do not infuse; scan the "
                          "patient's wristband and the thawed bag again.",
 }

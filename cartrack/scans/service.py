@@ -105,7 +105,7 @@ def scan(session: Session, actor: Principal, raw: str, *, action: str | None = N
     case = res.case if res.case is not None and can_see(actor, res.case) else None
     context = _bedside_context(session, actor) if _needs_context(res, t) else None
     actions = _actions(session, actor, case)
-    judgement = _other_case(res, working) or judge(actor, res, case, t, context, actions)
+    judgement = _other_case(res, working, t) or judge(actor, res, case, t, context, actions)
     kind = CustodyKind.typed if res.typed else CustodyKind.scan
     row = custody(actor, site_id=scan_site(actor, judgement.record_case or case, t),
                   reason=judgement.reason, message=judgement.message, unit=res.unit,
@@ -139,12 +139,16 @@ def _needs_context(res: Resolved, t: Transition | None) -> bool:
         res.reason is None and res.kind == "wristband")
 
 
-def _other_case(res: Resolved, working: Case | None) -> Judgement | None:
-    """A readable label of another case than the one being worked on."""
+def _other_case(res: Resolved, working: Case | None, t: Transition | None) -> Judgement | None:
+    """A readable label of another case than the one being worked on; at the bedside, a
+    wristband or bag of anyone but the patient on screen raises the critical alert."""
     if working is None or res.reason is not None or res.case is None or res.case.id == working.id:
         return None
     reason = other_case_reason(res.case, working)
-    return Judgement(reason, MESSAGES[reason], working)
+    if t is None or t.event != BEDSIDE:
+        return Judgement(reason, MESSAGES[reason], working)
+    what = "wristband" if res.kind == "wristband" else "bag"
+    return Judgement(reason, MESSAGES[f"bedside_{what}_{reason.value}"], working, alert=True)
 
 
 def judge(actor: Principal, res: Resolved, case: Case | None, t: Transition | None,

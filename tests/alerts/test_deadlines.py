@@ -93,6 +93,11 @@ def test_thaw_after_the_window_needs_override_and_signature(client: Any, auth: A
     frozen.advance(days=8)  # abecma: at most 7 days after LD
     late = _thaw(j, case_id)
     assert late.status_code == 409 and late.json()["code"] == "outside_infusion_window"
+    # The case page offers the thaw as an override and names the field that asks for it.
+    thaw_action = next(a for a in j.case(case_id, "infusion_staff")["actions"]
+                       if a["event"] == "thaw")
+    assert thaw_action["override"]["reason_field"] == "override_reason"
+    assert [s["when"] for s in thaw_action["signatures"]] == ["override"]
     reason = "Patient fever delayed infusion; physician approved"
     unsigned = _thaw(j, case_id, data={"override_reason": reason})
     assert unsigned.status_code == 409 and unsigned.json()["code"] == "signature_required"

@@ -408,6 +408,28 @@ def test_infuse_after_the_thaw_window_is_refused(client: Any, auth: Any, frozen:
     assert r.json()["context"]["guard"] == "inside_thaw_window"
 
 
+
+def test_the_qc_form_starts_from_the_next_test_without_a_result(j: Journey) -> None:
+    case = j.enroll()
+    j.to(case["id"], "qc_pending")
+    tests_required = ["sterility", "mycoplasma", "endotoxin", "viability", "car_expression",
+                      "vcn"]
+
+    def next_test() -> str | None:
+        action = next(a for a in j.case(case["id"], "lab_tech")["actions"]
+                      if a["event"] == "record_qc_result")
+        return action["defaults"]["test"]
+
+    assert next_test() == tests_required[0]
+    j.ok("lab_tech", case["id"], "record_qc_result",
+         {"test": tests_required[0], "value": "ok", "passed": True})
+    assert next_test() == tests_required[1]
+    for test in tests_required[1:]:
+        j.ok("lab_tech", case["id"], "record_qc_result", {"test": test, "value": "v",
+                                                          "passed": True})
+    assert next_test() is None
+
+
 # ---- hold, resume, cancel, complete ---------------------------------------------------------
 
 

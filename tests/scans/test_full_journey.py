@@ -114,3 +114,33 @@ def test_bag_before_wristband_and_stale_scans_do_not_count(client: Any, auth: An
     theirs = scan(j, "infusion_staff2", bag, "infuse")
     assert theirs["reason"] == "wristband_first"
     assert infuse(j, cid).json()["code"] == "bedside_mismatch"
+
+
+def test_another_patients_wristband_for_the_case_on_screen_stops_the_bedside(
+        client: Any, auth: Any, frozen: Any) -> None:
+    j = SignedJourney(client, auth)
+    other = j.enroll(mrn="MRN-NEXT-BED")
+    j.to(other["id"], "released")
+    other_band = j.wristband_payload(other["id"])
+    cid, bag = ready_to_infuse(j, frozen)
+
+    r = client.post("/api/scans", headers=auth["infusion_staff"], json={
+        "payload": other_band, "action": "infuse", "case_id": cid})
+    assert r.status_code == 200, r.text
+    wrong = r.json()
+    assert wrong["verdict"] == "mismatch" and wrong["reason"] == "other_patient"
+    assert wrong["message"].startswith("STOP") and "wristband" in wrong["message"]
+    assert wrong["alert_id"] is not None
+    with new_session() as s:
+        alert = s.get(Alert, wrong["alert_id"])
+        assert alert is not None and alert.severity == "critical" and alert.case_id == cid
+    assert infuse(j, cid).status_code == 409, "a STOP at the bedside blocks the infusion"
+
+    # Away from the bedside the same mix-up is refused without waking anyone.
+    quiet = client.post("/api/scans", headers=auth["infusion_staff"], json={
+        "payload": other_band, "case_id": cid}).json()
+    assert quiet["verdict"] == "mismatch" and quiet["alert_id"] is None
+
+    assert scan(j, "infusion_staff", j.wristband_payload(cid), "infuse")["verdict"] == "match"
+    assert scan(j, "infusion_staff", bag, "infuse")["verdict"] == "match"
+    assert infuse(j, cid).status_code == 200
