@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from cartrack import clock
 from cartrack.alerts.models import Alert, Deadline, DeadlineKind, DeadlineStatus
-from cartrack.alerts.raising import create_alert
+from cartrack.alerts.raising import AlertSpec, create_alerts
 from cartrack.journey.access import site_of
 from cartrack.journey.due import Due
 from cartrack.journey.models import Case
@@ -80,26 +80,20 @@ def open_deadline(session: Session, case: Case, kind: DeadlineKind, due: Due, ru
                         ordinal=due.ordinal)
     session.add(deadline)
     session.flush()
-    targets = targets_for(case, kind)
     span = due.due_at - now
-    if span > timedelta(0):
-        for fraction in rules.warning_fractions:
-            fire_at = now + span * fraction
-            left = due.due_at - fire_at
-            create_alert(
-                session, case.id, kind="warning", severity="warning",
-                title=f"{deadline.label}: {humanize(left)} left",
-                message=(f"Case {case.coi}: {deadline.label.lower()} is due "
-                         f"{clock.fmt_local(due.due_at, tz)} ({humanize(left)} left)."),
-                targets=targets, fire_at=fire_at, deadline_id=deadline.id,
-                data={"deadline_kind": kind.value, "fraction": fraction})
-    create_alert(
-        session, case.id, kind="breach", severity=route.breach_severity,
-        title=f"{deadline.label}: limit reached",
-        message=f"Case {case.coi}: {deadline.label.lower()} limit reached at "
-                f"{clock.fmt_local(due.due_at, tz)}. Act now.",
-        targets=targets, fire_at=due.due_at, deadline_id=deadline.id,
-        data={"deadline_kind": kind.value})
+    specs = [AlertSpec(
+        "warning", "warning", f"{deadline.label}: {humanize(due.due_at - fire_at)} left",
+        f"Case {case.coi}: {deadline.label.lower()} is due {clock.fmt_local(due.due_at, tz)} "
+        f"({humanize(due.due_at - fire_at)} left).", fire_at,
+        {"deadline_kind": kind.value, "fraction": fraction})
+        for fraction in (rules.warning_fractions if span > timedelta(0) else [])
+        for fire_at in [now + span * fraction]]
+    specs.append(AlertSpec(
+        "breach", route.breach_severity, f"{deadline.label}: limit reached",
+        f"Case {case.coi}: {deadline.label.lower()} limit reached at "
+        f"{clock.fmt_local(due.due_at, tz)}. Act now.", due.due_at,
+        {"deadline_kind": kind.value}))
+    create_alerts(session, case.id, specs, targets_for(case, kind), deadline_id=deadline.id)
     return deadline
 
 
