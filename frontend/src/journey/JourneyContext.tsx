@@ -34,7 +34,7 @@ export function ReferenceProvider({ children }: { children: ReactNode }) {
       transition: (event) => byEvent.get(event),
       siteTz: (code) => siteList.find((s) => s.code === code)?.timezone,
     };
-  }, [journey.data, sites.data, me]);
+  }, [journey.data, sites.data]);
   return <RefContext.Provider value={value}>{children}</RefContext.Provider>;
 }
 

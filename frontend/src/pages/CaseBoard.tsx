@@ -38,6 +38,7 @@ export function CaseBoard() {
         <h1 id="board-title">Case board</h1>
         {hasRole("coordinator") ? <Link className="button primary" to="/cases/new">Enroll a patient</Link> : null}
       </div>
+      {/* biome-ignore lint/a11y/useSemanticElements: a form with the search role; <search> is not yet known to every screen reader */}
       <form className="toolbar" role="search" onSubmit={submit}>
         <div className="field">
           <label htmlFor="case-search">Search by COI or unit ID</label>

@@ -148,10 +148,10 @@ function InfusionWorkspace({ detail, onChanged }: { detail: CaseDetail; onChange
         {window_ ? (
           <p>Infusion window: {window_.earliest_at ? <>from {new Date(window_.earliest_at).toLocaleString("en-GB")} </> : null}until {new Date(window_.due_at).toLocaleString("en-GB")} — <Countdown dueAt={window_.due_at} /></p>
         ) : null}
-        {ldStart && (!detail.ld_started_on || doneHere.start_lymphodepletion) ? (
+        {ldStart ? (
           <ActionForm detail={detail} action={ldStart} onDone={done(ldStart)} />
         ) : null}
-        {ldDone && (!detail.ld_completed_on || doneHere.complete_lymphodepletion) ? (
+        {ldDone ? (
           <ActionForm detail={detail} action={ldDone} onDone={done(ldDone)} />
         ) : null}
       </section>

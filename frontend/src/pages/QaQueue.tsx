@@ -5,7 +5,7 @@ import { Ident, StateBadge } from "../components/Ident";
 import { getCase } from "../journey/api";
 import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { CaseTable } from "./CaseBoard";
+import type { CaseTable } from "./CaseBoard";
 import { CaseActions } from "./case/CaseActions";
 import { QcResults } from "./case/Qc";
 import { Units } from "./case/Units";

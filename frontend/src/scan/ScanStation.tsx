@@ -17,6 +17,7 @@ import { postScan, setStationLocation, stationLocation, type ScanResult } from "
 import { shortScan, type FormObject } from "../journey/SchemaForm";
 
 interface HistoryEntry {
+  id: number;
   at: Date;
   ok: boolean;
   text: string;
@@ -45,6 +46,7 @@ export function ScanStation() {
   const [location, setLocation] = useState(stationLocation);
   const [loadError, setLoadError] = useState<ReturnType<typeof asApiError>>();
   const seq = useRef(0);
+  const historyId = useRef(0);
   const [actionDone, setActionDone] = useState(false);
   // Scans feed the open action's form until it is submitted; after that a scan starts afresh.
   const actionRef = useRef<Action | null>(null);
@@ -58,7 +60,7 @@ export function ScanStation() {
       const result = await postScan(payload, feeding);
       const ok = result.verdict === "match";
       setVerdict({ ok, result, payload });
-      setHistory((h) => [{ at: new Date(), ok, text: `${ok ? "Match" : "Mismatch"}: ${result.message}` }, ...h].slice(0, 8));
+      setHistory((h) => [{ id: ++historyId.current, at: new Date(), ok, text: `${ok ? "Match" : "Mismatch"}: ${result.message}` }, ...h].slice(0, 8));
       if (feeding) {
         if (ok) setIncoming({ payload, seq: ++seq.current });
         return;
@@ -79,7 +81,7 @@ export function ScanStation() {
     } catch (err) {
       const error = asApiError(err);
       setVerdict({ ok: false, error, payload });
-      setHistory((h) => [{ at: new Date(), ok: false, text: `Refused: ${error.body.detail}` }, ...h].slice(0, 8));
+      setHistory((h) => [{ id: ++historyId.current, at: new Date(), ok: false, text: `Refused: ${error.body.detail}` }, ...h].slice(0, 8));
     } finally {
       setBusy(false);
     }
@@ -141,7 +143,7 @@ export function ScanStation() {
           </Field>
           <h2 className="small-heading" id="recent-scans">Recent scans</h2>
           <ol className="history" aria-labelledby="recent-scans">
-            {history.map((h, i) => <li key={i} className={h.ok ? "ok" : "bad"}>{h.at.toLocaleTimeString("en-GB")} — {h.text}</li>)}
+            {history.map((h) => <li key={h.id} className={h.ok ? "ok" : "bad"}>{h.at.toLocaleTimeString("en-GB")} — {h.text}</li>)}
             {!history.length ? <li className="muted">None yet.</li> : null}
           </ol>
         </aside>

@@ -47,14 +47,14 @@ export function ActionButtons({ actions, open, onPick, label = "Actions" }: {
   return (
     <>
       {available.length ? (
-        <div className="action-buttons" role="group" aria-label={label}>
+        <fieldset className="action-buttons" aria-label={label}>
           {available.map((a) => (
             <button key={a.event} type="button" aria-expanded={open === a.event}
               className={a.event === "cancel" ? "danger" : ""} onClick={() => onPick(a)}>
               {eventLabel(a.event)}{isSigned(a) ? " (e-signature)" : ""}
             </button>
           ))}
-        </div>
+        </fieldset>
       ) : null}
       {blocked.length ? (
         <ul className="blocked-actions" aria-label="Not possible now">
