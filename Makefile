@@ -49,7 +49,7 @@ test-fast: lint
 	CARTRACK_TEST_POSTGRES_URL= $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not realtime"
 
 test-frontend: frontend
-	cd frontend && npm test && npm run e2e
+	cd frontend && npm run lint && npm test && npm run e2e
 
 # The safety nets: lint, types (migrations aside) and the import contracts of pyproject.toml.
 lint: install

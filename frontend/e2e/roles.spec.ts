@@ -92,7 +92,7 @@ test("admin: users, sites and the protocol catalog", async ({ browser }) => {
   await page.getByLabel("Code").fill("TC-MARS");
   await page.getByLabel("Name").fill("Nowhere");
   await page.getByRole("button", { name: "Add site" }).click();
-  await expect(page.getByText(/unknown time zone/).first()).toBeVisible();
+  await expect(page.getByText(/not a time zone this server knows/).first()).toBeVisible();
   await checkA11y(page, "sites");
 
   await page.getByRole("link", { name: "Protocols" }).click();

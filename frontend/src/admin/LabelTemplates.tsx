@@ -9,8 +9,9 @@ import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 
 type Template = Schemas["TemplateOut"];
+type StockSize = Schemas["StockSize"];
 const KINDS: Array<[string, string]> = [["product", "Final product bag"], ["apheresis", "Apheresis unit"], ["wristband", "Patient wristband"]];
-const SIZES = ["4x4in", "4x2in", "2x1in"];
+const SIZES: StockSize[] = ["4x4in", "4x2in", "2x1in"];
 
 /** Label templates under version control: every version, which one prints, and QA's approval. */
 export function LabelTemplates() {
@@ -21,12 +22,12 @@ export function LabelTemplates() {
   const [error, setError] = useState<ApiError>();
   const list = templates.data ?? [];
 
-  const specimen = async (t: Template, size: string) => {
+  const specimen = async (t: Template, size: StockSize) => {
     setError(undefined);
     const { data, error: refusal, response } = await api.GET("/api/label-templates/{template_id}/specimen.pdf", {
       params: { path: { template_id: t.id }, query: { size } }, parseAs: "blob",
     });
-    if (!response.ok || data === undefined) {
+    if (!response.ok || !(data instanceof Blob)) {
       setError(new ApiError(response.status, toErrorBody(refusal, response)));
       return;
     }

@@ -8,6 +8,7 @@ import { useTitle } from "../lib/useTitle";
 
 type Protocol = Schemas["ProtocolOut"];
 type ProtocolData = Schemas["ProtocolData"];
+type PublishedProtocolData = Schemas["PublishedProtocolData"];
 
 const SHOWN: Array<[keyof ProtocolData, string]> = [
   ["ld_regimen", "LD regimen"], ["ld_days", "LD days"], ["infusion_min_days_after_ld", "Infusion from day (after LD)"],
@@ -74,9 +75,10 @@ function Publish({ base, onDone, onCancel }: { base: Protocol; onDone: () => voi
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(undefined);
-    let parsed: ProtocolData;
+    let parsed: PublishedProtocolData;
     try {
-      parsed = JSON.parse(data) as ProtocolData;
+      // The server checks what a new version must state (expiry rule, label content).
+      parsed = JSON.parse(data) as PublishedProtocolData;
       setJsonError(null);
     } catch (err) {
       setJsonError(`The data is not valid JSON: ${(err as Error).message}`);

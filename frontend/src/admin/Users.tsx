@@ -184,6 +184,7 @@ function MembershipsEditor({ memberships, onChange }: { memberships: Membership[
     <fieldset>
       <legend>Roles at sites</legend>
       {memberships.map((m, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: rows of a controlled editor; a row is its position
         <div className="inline" key={i}>
           <Field label={`Role ${i + 1}`}>
             <select value={m.role} onChange={(e) => update(i, { role: e.target.value as Role })}>

@@ -8,6 +8,7 @@ export function AlertToasts() {
   const { live, dismiss } = useAlerts();
   const [acking, setAcking] = useState<number | null>(null);
   const shown = live.slice(0, 3);
+  const ackingAlert = acking === null ? undefined : live.find((a) => a.id === acking);
   return (
     <div className="toasts">
       <div aria-live="assertive" role="log" aria-label="New alerts">
@@ -23,8 +24,8 @@ export function AlertToasts() {
           </div>
         ))}
       </div>
-      {acking !== null && live.find((a) => a.id === acking) ? (
-        <AckDialog alert={live.find((a) => a.id === acking)!} onClose={() => setAcking(null)} onAcked={() => setAcking(null)} />
+      {ackingAlert ? (
+        <AckDialog alert={ackingAlert} onClose={() => setAcking(null)} onAcked={() => setAcking(null)} />
       ) : null}
     </div>
   );

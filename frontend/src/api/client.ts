@@ -35,7 +35,7 @@ const middleware: Middleware = {
     const path = new URL(request.url).pathname;
     if (response.status === 401 && !AUTH_PATHS.includes(path)) {
       const body = await readError(response.clone());
-      unauthorizedListeners.forEach((l) => l(body));
+      for (const l of unauthorizedListeners) l(body);
     }
     return response;
   },

@@ -1412,11 +1412,10 @@ export interface components {
              */
             fhir_patient?: {
                 [key: string]: unknown;
-            };
+            } | null;
             /** Manufacturing Site */
             manufacturing_site: string;
-            /** Patient */
-            patient?: components["schemas"]["PatientIn"];
+            patient?: components["schemas"]["PatientIn"] | null;
             /**
              * Product
              * @description protocol product code
@@ -1429,7 +1428,11 @@ export interface components {
             protocol_version?: number | null;
             /** Treatment Site */
             treatment_site: string;
-        } & (unknown | unknown);
+        } & ({
+            patient: Record<string, never>;
+        } | {
+            fhir_patient: Record<string, never>;
+        });
         /** ErrorBody */
         ErrorBody: {
             /** Code */

@@ -107,7 +107,7 @@ export function IdleSignOut({ minutes, onIdle }: { minutes: number; onIdle: (rea
     const touch = () => {
       last.current = Date.now();
     };
-    ACTIVITY_EVENTS.forEach((e) => window.addEventListener(e, touch, { passive: true, capture: true }));
+    for (const e of ACTIVITY_EVENTS) window.addEventListener(e, touch, { passive: true, capture: true });
     const timer = window.setInterval(() => {
       const left = limit - (Date.now() - last.current);
       if (left <= 0) {
@@ -117,7 +117,7 @@ export function IdleSignOut({ minutes, onIdle }: { minutes: number; onIdle: (rea
       }
     }, 1000);
     return () => {
-      ACTIVITY_EVENTS.forEach((e) => window.removeEventListener(e, touch, { capture: true }));
+      for (const e of ACTIVITY_EVENTS) window.removeEventListener(e, touch, { capture: true });
       window.clearInterval(timer);
     };
   }, [limit, minutes, onIdle]);

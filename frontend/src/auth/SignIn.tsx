@@ -31,6 +31,7 @@ export function SignIn() {
         <p className="muted">Chain of identity for autologous CAR-T therapy. Sign in to continue.</p>
         {reason && !error ? <p className="notice" role="status">{reason}</p> : null}
         <Field label="Username">
+          {/* biome-ignore lint/a11y/noAutofocus: signing in is the page's only task; typing starts here */}
           <input autoComplete="username" required value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
         </Field>
         <Field label="Password">

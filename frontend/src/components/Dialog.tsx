@@ -42,7 +42,10 @@ export function Dialog({ title, onClose, children, className, role = "dialog" }:
   // In a portal (outside any form on the page); React events still bubble to the opener's tree,
   // so a submit inside the dialog stops here.
   return createPortal(
+    // biome-ignore lint/a11y/noStaticElementInteractions: only stops events bubbling out of the portal
     <div className="backdrop" onSubmit={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: role is dialog or alertdialog (the prop); Tab is kept inside */}
+      {/* biome-ignore lint/a11y/useAriaPropsSupportedByRole: role is dialog or alertdialog (the prop), both modal */}
       <div ref={ref} className={`dialog ${className ?? ""}`} role={role} aria-modal="true" aria-labelledby={titleId} tabIndex={-1} onKeyDown={onKeyDown}>
         <h2 id={titleId}>{title}</h2>
         {children}

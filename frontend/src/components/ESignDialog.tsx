@@ -70,8 +70,8 @@ export function SignatureList({ signatures }: { signatures: SignatureRecord[] })
   if (!signatures.length) return null;
   return (
     <ul className="signatures" aria-label="Signatures">
-      {signatures.map((s, i) => (
-        <li key={i}>
+      {signatures.map((s) => (
+        <li key={`${s.printed_name}-${s.meaning}-${s.signed_at}`}>
           <span className="sig-mark" aria-hidden="true">✍</span>{" "}
           Signed by <strong>{String(s.printed_name)}</strong> — “{String(s.meaning)}” —{" "}
           <time dateTime={String(s.signed_at)}>{new Date(String(s.signed_at)).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "long" })}</time>

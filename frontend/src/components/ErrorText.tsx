@@ -12,8 +12,8 @@ export function ErrorText({ error, id }: { error: ApiError | undefined | null; i
       <p>{error.body.detail}</p>
       {fields.length > 1 ? (
         <ul>
-          {fields.map((f, i) => (
-            <li key={i}>{String(f.field || "input")}: {String(f.message)}</li>
+          {fields.map((f) => (
+            <li key={`${String(f.field)}-${String(f.message)}`}>{String(f.field || "input")}: {String(f.message)}</li>
           ))}
         </ul>
       ) : null}

@@ -3,13 +3,11 @@ import userEvent from "@testing-library/user-event";
 import { expect, test, vi } from "vitest";
 import { AuthProvider } from "../auth/AuthContext";
 import { ME, mockFetch } from "../test/fetchMock";
-import type { Transition } from "./JourneyContext";
+import { action } from "../test/actions";
 import { EventAction } from "./EventAction";
 
-const SCHEDULE: Transition = {
-  event: "schedule_collection", from_states: ["enrolled"], to_states: ["collection_scheduled"], roles: ["coordinator"], site: "any",
-  guards: ["collection date (site-local) is today or later"], opens: [], closes: [], signature: null, second_signature: null,
-  needs_reason: false, summary: "Schedule apheresis collection",
+const SCHEDULE = action({
+  event: "schedule_collection", summary: "Schedule apheresis collection", calendar_site: "collection",
   data_schema: {
     type: "object", required: ["collection_date", "manufacturing_slot"],
     properties: {
@@ -18,12 +16,28 @@ const SCHEDULE: Transition = {
       planned_infusion_date: { anyOf: [{ format: "date", type: "string" }, { type: "null" }], default: null },
     },
   },
-};
+});
 
-const RELEASE: Transition = {
-  ...SCHEDULE, event: "release", signature: "Approved for release", summary: "Release the product (e-signature)",
-  data_schema: { type: "object", properties: {} },
-};
+const RELEASE = action({
+  event: "release", summary: "Release the product (e-signature)", calendar_site: "manufacturing",
+  signatures: [{ meaning: "Approved for release", when: null, second_signer: false, decision: null }],
+});
+
+const THAW_OUTSIDE_WINDOW = action({
+  event: "thaw", summary: "Thaw a product bag",
+  expects: { kind: "product", statuses: ["stored"], every_unit: false, field: "scan" },
+  override: { guard: "inside_infusion_window", text: "thaw inside the infusion window", code: "outside_infusion_window",
+    message: "It is before the infusion window opens. Thawing outside the window needs an override with a reason and your e-signature." },
+  signatures: [{ meaning: "Override: thaw outside the infusion window", when: "override", second_signer: false, decision: null }],
+  needs_reason: true,
+  data_schema: {
+    type: "object", required: ["scan"],
+    properties: {
+      scan: { type: "string", minLength: 1, maxLength: 1024 },
+      override_reason: { anyOf: [{ type: "string", minLength: 3, maxLength: 1000 }, { type: "null" }], default: null },
+    },
+  },
+});
 
 test("the event goes to the API with the case version; a refusal is shown in words with the rule and the state", async () => {
   const calls = mockFetch((c) => {
@@ -34,7 +48,7 @@ test("the event goes to the API with the case version; a refusal is shown in wor
     }
     return undefined;
   });
-  render(<AuthProvider><EventAction caseId={7} version={3} transition={SCHEDULE} today="2026-01-05" /></AuthProvider>);
+  render(<AuthProvider><EventAction caseId={7} version={3} action={SCHEDULE} today="2026-01-05" /></AuthProvider>);
   const date = screen.getByLabelText("Collection date (collection site's calendar)");
   expect(date).toHaveValue("2026-01-05");
   await userEvent.clear(date);
@@ -61,7 +75,7 @@ test("an event the table signs opens the e-signature; after signing, the printed
     }
     return undefined;
   });
-  render(<AuthProvider><EventAction caseId={7} version={4} transition={RELEASE} onDone={onDone} /></AuthProvider>);
+  render(<AuthProvider><EventAction caseId={7} version={4} action={RELEASE} onDone={onDone} /></AuthProvider>);
   await waitFor(() => expect(calls.some((c) => c.path === "/api/auth/me")).toBe(true));
   await userEvent.click(screen.getByRole("button", { name: "Release" }));
   const dialog = await screen.findByRole("dialog", { name: "Electronic signature" });
@@ -72,4 +86,31 @@ test("an event the table signs opens the e-signature; after signing, the printed
   expect(list).toHaveTextContent("Signed by Quinn Quality — “Approved for release”");
   expect(calls.find((c) => c.method === "POST")?.body).toEqual({ event: "release", data: {}, expected_version: 4, signature: { password: "pw" } });
   expect(onDone).toHaveBeenCalled();
+});
+
+test("a guard that may be overridden is shown before submitting; the override needs a reason, then the override signature", async () => {
+  const calls = mockFetch((c) => {
+    if (c.path === "/api/auth/me") return { body: { ...ME, full_name: "Iris Infusion", username: "infusion_staff" } };
+    if (c.path === "/api/cases/9/events" && c.method === "POST") return { body: { id: 9, state: "thawed", version: 8 } };
+    if (c.path === "/api/cases/9/events") return { body: [] };
+    return undefined;
+  });
+  render(<AuthProvider><EventAction caseId={9} version={7} action={THAW_OUTSIDE_WINDOW} initial={{ scan: "QR-BAG" }} /></AuthProvider>);
+  await waitFor(() => expect(calls.some((c) => c.path === "/api/auth/me")).toBe(true));
+  const form = screen.getByRole("form", { name: "Thaw" });
+  expect(form).toHaveTextContent("before the infusion window opens");
+  await userEvent.click(screen.getByRole("button", { name: "Thaw" }));
+  // Without a reason nothing is sent: the form says what the override needs.
+  expect(await screen.findByRole("alert")).toHaveTextContent("needs an override with a reason and your e-signature");
+  expect(calls.some((c) => c.method === "POST")).toBe(false);
+  await userEvent.type(screen.getByLabelText(/Override reason/), "Physician approved an early infusion");
+  await userEvent.click(screen.getByRole("button", { name: "Thaw" }));
+  const dialog = await screen.findByRole("dialog", { name: "Electronic signature" });
+  expect(dialog).toHaveTextContent("Override: thaw outside the infusion window");
+  await userEvent.type(screen.getByLabelText("Your password"), "pw");
+  await userEvent.click(screen.getByRole("button", { name: "Sign" }));
+  await screen.findByText("Thaw: recorded.");
+  expect(calls.find((c) => c.method === "POST")?.body).toEqual({
+    event: "thaw", data: { scan: "QR-BAG", override_reason: "Physician approved an early infusion" }, expected_version: 7, signature: { password: "pw" },
+  });
 });

@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { asApiError, type ApiError } from "../api/client";
+import { ApiError, asApiError } from "../api/client";
 import { ESignDialog, SignatureList, type SignatureRecord } from "../components/ESignDialog";
 import { ErrorText } from "../components/ErrorText";
-import { eventLabel, type Transition } from "./JourneyContext";
+import { eventLabel, isSigned, signatureMeaning, useTransition, type Action } from "./JourneyContext";
 import { SchemaForm, initialValue, toData, type FieldOverride, type FormObject, type FormValue, type JSONSchema } from "./SchemaForm";
+import { isoDateIn } from "../lib/time";
 import { applyEvent, getTimeline, type CaseDetail } from "./api";
 
 export interface IncomingScan {
@@ -14,7 +15,8 @@ export interface IncomingScan {
 interface Props {
   caseId: number;
   version?: number;
-  transition: Transition;
+  /** The case's action (from the case's `actions`): its schema, signatures and any override. */
+  action: Action;
   /** Values to start from (e.g. the scan that opened the action). */
   initial?: FormObject;
   overrides?: Record<string, FieldOverride>;
@@ -31,11 +33,20 @@ interface Props {
   prepare?: (data: Record<string, unknown>) => Record<string, unknown>;
 }
 
+/** The data field that carries the reason for an override (or for the event itself). */
+export function reasonField(action: Action): string | undefined {
+  const props = (action.data_schema as JSONSchema).properties ?? {};
+  if (action.override && "override_reason" in props) return "override_reason";
+  return "reason" in props ? "reason" : undefined;
+}
+
 /** One journey event as a form: generated from its data schema, e-signed when the table says so. */
-export function EventAction({ caseId, version, transition, initial, overrides, today, incomingScan, onDone, onCancel, submitLabel, children, prepare, again }: Props) {
-  const schema = (transition.data_schema ?? { type: "object", properties: {} }) as JSONSchema;
+export function EventAction({ caseId, version, action, initial, overrides, today, incomingScan, onDone, onCancel, submitLabel, children, prepare, again }: Props) {
+  const schema = (action.data_schema ?? { type: "object", properties: {} }) as JSONSchema;
+  const row = useTransition(action.event);
   const [value, setValue] = useState<FormObject>(() => ({
-    ...(initialValue(schema, schema, true, { today }) as FormObject),
+    // Dates start from today on the calendar of the site the event belongs to.
+    ...(initialValue(schema, schema, true, { today: today ?? isoDateIn(action.calendar_timezone) }) as FormObject),
     ...(initial ?? {}),
   }));
   const [error, setError] = useState<ApiError>();
@@ -59,32 +70,19 @@ export function EventAction({ caseId, version, transition, initial, overrides, t
     });
   }, [incomingScan, props]);
 
-  const signatureMeaning = (data: Record<string, unknown>): string | null => {
-    if (transition.event === "thaw" && data.override_reason) return "Override: thaw outside the infusion window";
-    if (transition.event === "decide_out_of_spec") {
-      const words: Record<string, string> = {
-        exceptional_release: "Exceptional release (out of specification)",
-        recollect: "Out-of-specification decision: recollect",
-        cancel: "Out-of-specification decision: cancel",
-      };
-      return words[String(data.decision)] ?? transition.signature ?? "Out-of-specification decision";
-    }
-    return transition.signature ?? null;
-  };
-
   const send = async (data: Record<string, unknown>, password?: string) => {
     const detail = await applyEvent(caseId, {
-      event: transition.event, data, expected_version: version,
+      event: action.event, data, expected_version: version,
       ...(password ? { signature: { password } } : {}),
     });
     let signatures: SignatureRecord[] = [];
-    if (password || transition.signature || transition.second_signature) {
+    if (password || isSigned(action)) {
       // The signed event is the newest of the timeline; read again briefly if it is not there yet.
       for (let attempt = 0; attempt < 4 && !signatures.length; attempt++) {
         if (attempt) await new Promise((r) => window.setTimeout(r, 250));
         const events = await getTimeline(caseId);
         const newest = events[events.length - 1];
-        if (newest?.event === transition.event) signatures = (newest.signatures ?? []) as SignatureRecord[];
+        if (newest?.event === action.event) signatures = (newest.signatures ?? []) as SignatureRecord[];
       }
     }
     setReceipt({ signatures });
@@ -96,7 +94,13 @@ export function EventAction({ caseId, version, transition, initial, overrides, t
     setError(undefined);
     let data = toData(schema, schema, value as FormValue) as Record<string, unknown>;
     if (prepare) data = prepare(data);
-    const meaning = signatureMeaning(data);
+    // A guard that fails now but may be overridden: the override takes a reason (and a signature).
+    const field = reasonField(action);
+    if (action.override && field && !data[field]) {
+      setError(new ApiError(0, { detail: action.override.message, code: action.override.code, fields: [{ field: `data.${field}`, message: "give the reason for the override" }] }));
+      return;
+    }
+    const meaning = signatureMeaning(action, data);
     if (meaning) {
       setSigning({ meaning, data });
       return;
@@ -111,7 +115,8 @@ export function EventAction({ caseId, version, transition, initial, overrides, t
     }
   };
 
-  const title = useMemo(() => eventLabel(transition.event), [transition.event]);
+  const title = useMemo(() => eventLabel(action.event), [action.event]);
+  const ownSigns = action.signatures.filter((s) => !s.second_signer);
   if (receipt) {
     return (
       <div className="event-done" role="status">
@@ -125,14 +130,20 @@ export function EventAction({ caseId, version, transition, initial, overrides, t
   return (
     <form className="event-form" onSubmit={submit} aria-label={title} noValidate>
       <h3>{title}</h3>
-      {transition.guards.length ? (
+      {row?.guards.length ? (
         <details className="guards">
           <summary>Rules checked</summary>
-          <ul>{transition.guards.map((g) => <li key={g}>{g}</li>)}</ul>
+          <ul>{row.guards.map((g) => <li key={g.name}>{g.text}</li>)}</ul>
         </details>
       ) : null}
+      {action.override ? (
+        <p className="warn override" data-testid="override">
+          {action.override.message} (Rule: “{action.override.text}”.)
+        </p>
+      ) : null}
       <SchemaForm schema={schema} value={value} onChange={setValue} error={error} overrides={overrides} />
-      {transition.signature ? <p className="hint">This needs your e-signature: “{transition.signature}”.</p> : null}
+      {ownSigns.length === 1 ? <p className="hint">This needs your e-signature: “{ownSigns[0].meaning}”.</p> : null}
+      {ownSigns.length > 1 ? <p className="hint">Each decision needs your e-signature.</p> : null}
       <ErrorText error={error} />
       <div className="buttons">
         <button type="submit" className="primary" disabled={busy}>{busy ? "Saving…" : submitLabel ?? title}</button>

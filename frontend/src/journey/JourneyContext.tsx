@@ -1,18 +1,20 @@
 import { createContext, useContext, useMemo, type ReactNode } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { useAuth, type Role } from "../auth/AuthContext";
+import { useAuth } from "../auth/AuthContext";
 import { useQuery } from "../lib/useQuery";
 
 export type Transition = Schemas["TransitionOut"];
 export type Journey = Schemas["JourneyOut"];
 export type Site = Schemas["SiteOut"];
+/** One thing the signed-in user may do to a case now, or would but for the guard named. */
+export type Action = Schemas["ActionOut"];
+export type EventName = Schemas["EventName"];
+export type State = Schemas["State"];
 
 interface Reference {
   journey: Journey | undefined;
   sites: Site[];
   transition: (event: string) => Transition | undefined;
-  /** Events of `allowed` the signed-in user's roles may perform. */
-  mine: (allowed: readonly string[]) => Transition[];
   siteTz: (code: string | null | undefined) => string | undefined;
 }
 
@@ -24,18 +26,15 @@ export function ReferenceProvider({ children }: { children: ReactNode }) {
   const journey = useQuery(async () => unwrap(await api.GET("/api/journey")), [me?.id]);
   const sites = useQuery(async () => unwrap(await api.GET("/api/sites")), [me?.id]);
   const value = useMemo<Reference>(() => {
-    const roles = new Set<Role>(me?.memberships.map((m) => m.role) ?? []);
-    const byEvent = new Map((journey.data?.transitions ?? []).map((t) => [t.event, t]));
+    const byEvent = new Map<string, Transition>((journey.data?.transitions ?? []).map((t) => [t.event, t]));
     const siteList = sites.data ?? [];
     return {
       journey: journey.data,
       sites: siteList,
       transition: (event) => byEvent.get(event),
-      mine: (allowed) =>
-        allowed.map((e) => byEvent.get(e)).filter((t): t is Transition => !!t && t.roles.some((r) => roles.has(r as Role))),
       siteTz: (code) => siteList.find((s) => s.code === code)?.timezone,
     };
-  }, [journey.data, sites.data, me]);
+  }, [journey.data, sites.data]);
   return <RefContext.Provider value={value}>{children}</RefContext.Provider>;
 }
 
@@ -43,6 +42,33 @@ export function useReference(): Reference {
   const ctx = useContext(RefContext);
   if (!ctx) throw new Error("useReference outside ReferenceProvider");
   return ctx;
+}
+
+/** The journey table's row for an event, when the reference is loaded (undefined outside it). */
+export function useTransition(event: string): Transition | undefined {
+  return useContext(RefContext)?.transition(event);
+}
+
+/** The case's action for an event: available or blocked, or undefined when not the user's to do. */
+export function actionOf(actions: readonly Action[], event: string): Action | undefined {
+  return actions.find((a) => a.event === event);
+}
+
+/** The case's action for an event when it is available now. */
+export function availableAction(actions: readonly Action[], event: string): Action | undefined {
+  const a = actionOf(actions, event);
+  return a?.available ? a : undefined;
+}
+
+/** The e-signature the signer gives for this action and data (the second signer signs apart). */
+export function signatureMeaning(action: Action, data: Record<string, unknown>): string | null {
+  const own = action.signatures.filter((s) => !s.second_signer && (s.decision == null || s.decision === data.decision));
+  return own[0]?.meaning ?? null;
+}
+
+/** The action takes an e-signature (whatever the decision). */
+export function isSigned(action: Action): boolean {
+  return action.signatures.length > 0;
 }
 
 /** Human words for an event name: "record_qc_result" → "Record QC result". */

@@ -225,6 +225,7 @@ function SchemaField({ name, path, schema, root, required, value, onChange, erro
         <fieldset>
           <legend>{label}</legend>
           {list.map((entry, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: items of a controlled form; an item is its position
             <div className="array-item" key={i}>
               <SchemaField name={`${name}#item`} path={[...path, i]} schema={{ ...item, title: `${label} ${i + 1}` }} root={root}
                 required value={entry} error={error} overrides={overrides}
@@ -323,7 +324,7 @@ export function StringList({ value, onChange, itemLabel, id, "aria-describedby":
     <div className="string-list">
       <ol aria-label={itemLabel}>
         {value.map((v, i) => (
-          <li key={`${v}-${i}`}>
+          <li key={v}>
             <code>{shortScan(v)}</code>{" "}
             <button type="button" className="small" onClick={() => onChange(value.filter((_, j) => j !== i))}
               aria-label={`Remove ${shortScan(v)} from ${itemLabel.toLowerCase()}`}>Remove</button>

@@ -38,7 +38,7 @@ export function useQuery<T>(load: () => Promise<T>, deps: unknown[], options: { 
     if (!options.refreshMs) return;
     const timer = window.setInterval(() => void reload(), options.refreshMs);
     return () => window.clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // biome-ignore lint/correctness/useExhaustiveDependencies: the caller's deps say when to load again
   }, deps);
 
   return { data, error, loading, reload };

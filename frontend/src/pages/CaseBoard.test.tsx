@@ -5,11 +5,11 @@ import { CaseTable } from "./CaseBoard";
 
 const base = {
   coi: "CHA999926000001", coi_check: "K", held_from: null, version: 1, product: "yescarta", protocol_version: 1,
-  collection_site: "TC-CITY", manufacturing_site: "MF-EAST", treatment_site: "TC-CITY", updated_at: "2026-01-01T00:00:00Z", allowed_events: [],
+  collection_site: "TC-CITY", manufacturing_site: "MF-EAST", treatment_site: "TC-CITY", updated_at: "2026-01-01T00:00:00Z",
 };
 const deadline = (hours: number) => ({
-  id: 1, kind: "x", label: "Thawed product must be infused", opened_at: "2026-01-01T00:00:00Z", earliest_at: null,
-  due_at: new Date(Date.now() + hours * 3_600_000).toISOString(), status: "open", closed_at: null,
+  id: 1, kind: "thaw_to_infusion" as const, ordinal: null, label: "Thawed product must be infused", opened_at: "2026-01-01T00:00:00Z", earliest_at: null,
+  due_at: new Date(Date.now() + hours * 3_600_000).toISOString(), status: "open" as const, closed_at: null,
 });
 
 test("rows are coloured by risk: red under 2 h or overdue, amber under 24 h", () => {

@@ -1,7 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { api, unwrap } from "../api/client";
-import type { paths } from "../api/schema";
+import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 import { Countdown } from "../components/Countdown";
 import { ErrorText } from "../components/ErrorText";
@@ -13,7 +12,7 @@ import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 
 const PAGE = 50;
-type StateFilter = NonNullable<paths["/api/cases"]["get"]["parameters"]["query"]>["state"];
+type State = Schemas["State"];
 
 export function CaseBoard() {
   useTitle("Case board");
@@ -24,7 +23,7 @@ export function CaseBoard() {
   const [state, setState] = useState("");
   const [offset, setOffset] = useState(0);
   const cases = useQuery(async () => unwrap(await api.GET("/api/cases", {
-    params: { query: { q: search || undefined, state: (state || undefined) as StateFilter, limit: PAGE, offset } },
+    params: { query: { q: search || undefined, state: state ? [state as State] : undefined, limit: PAGE, offset } },
   })), [search, state, offset], { refreshMs: 30_000 });
 
   const submit = (e: FormEvent) => {
@@ -39,6 +38,7 @@ export function CaseBoard() {
         <h1 id="board-title">Case board</h1>
         {hasRole("coordinator") ? <Link className="button primary" to="/cases/new">Enroll a patient</Link> : null}
       </div>
+      {/* biome-ignore lint/a11y/useSemanticElements: a form with the search role; <search> is not yet known to every screen reader */}
       <form className="toolbar" role="search" onSubmit={submit}>
         <div className="field">
           <label htmlFor="case-search">Search by COI or unit ID</label>

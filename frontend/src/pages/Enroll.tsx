@@ -8,6 +8,9 @@ import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 
 type EnrollIn = Schemas["EnrollIn"];
+/** EnrollIn without its "exactly one of patient / fhir_patient" branches: the generator types each
+ * branch's object as empty (Record<string, never>), which no patient satisfies. The server checks it. */
+type EnrollBody = Omit<EnrollIn, never>;
 
 export function Enroll() {
   useTitle("Enroll a patient");
@@ -39,7 +42,7 @@ export function Enroll() {
       setBusy(false);
       return;
     }
-    const body: EnrollIn = {
+    const body: EnrollBody = {
       ...(fhir ? { fhir_patient: fhir } : {
         patient: { given_name: form.given_name, family_name: form.family_name, date_of_birth: form.date_of_birth, mrn: form.mrn },
       }),
@@ -49,7 +52,7 @@ export function Enroll() {
       treatment_site: pick("treatment_site", ofKind("treatment_center")[0]?.code),
     };
     try {
-      const detail = unwrap(await api.POST("/api/cases", { body }));
+      const detail = unwrap(await api.POST("/api/cases", { body: body as EnrollIn }));
       navigate(`/cases/${detail.id}`, { state: { enrolled: true } });
     } catch (err) {
       setError(asApiError(err));

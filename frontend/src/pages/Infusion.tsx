@@ -5,9 +5,9 @@ import { Countdown } from "../components/Countdown";
 import { ErrorText } from "../components/ErrorText";
 import { Ident, StateBadge } from "../components/Ident";
 import { EventAction, type IncomingScan } from "../journey/EventAction";
-import { eventLabel, useReference } from "../journey/JourneyContext";
+import { actionOf, availableAction, eventLabel, type Action } from "../journey/JourneyContext";
 import { getCase, type CaseDetail } from "../journey/api";
-import { formatDate, formatLeft, isoDateIn, riskOf, spokenLeft, useNow } from "../lib/time";
+import { formatDate, formatLeft, riskOf, spokenLeft, useNow } from "../lib/time";
 import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 import { CameraReader } from "../scan/CameraReader";
@@ -62,24 +62,29 @@ export function InfusionCase() {
   return <InfusionWorkspace key={detail.id} detail={detail} onChanged={(d) => { setFresh(d); void query.reload(); }} />;
 }
 
+/** The step a scan here is for: the available action that expects a scan (receive, thaw, bedside). */
 function scanEventFor(d: CaseDetail): string | null {
-  if (d.allowed_events.includes("receive_at_treatment_center")) return "receive_at_treatment_center";
-  if (d.state === "received_at_treatment_center" && d.ld_completed_on) return "thaw";
-  if (d.state === "thawed") return "infuse";
-  return null;
+  return d.actions.find((a) => a.available && a.expects)?.event ?? null;
 }
 
 function InfusionWorkspace({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: CaseDetail) => void }) {
-  const { transition, mine, siteTz } = useReference();
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [incoming, setIncoming] = useState<IncomingScan>();
   const [bedside, setBedside] = useState<Bedside>({});
-  const [infusedHere, setInfusedHere] = useState(false);
-  const [thawedHere, setThawedHere] = useState(false);
+  // Actions done on this page keep their receipt (who signed) after the case has moved on.
+  const [doneHere, setDoneHere] = useState<Partial<Record<string, Action>>>({});
   const seq = useRef(0);
   const scanEvent = scanEventFor(detail);
-  const mineEvents = new Set(mine(detail.allowed_events).map((t) => t.event));
-  const today = isoDateIn(siteTz(detail.treatment_site));
+  const shown = (event: string): Action | undefined => availableAction(detail.actions, event) ?? doneHere[event];
+  const done = (action: Action) => (d: CaseDetail) => { setDoneHere((h) => ({ ...h, [action.event]: action })); onChanged(d); };
+  const receive = shown("receive_at_treatment_center");
+  const ldStart = shown("start_lymphodepletion");
+  const ldDone = shown("complete_lymphodepletion");
+  const thaw = shown("thaw");
+  const thawBlocked = actionOf(detail.actions, "thaw");
+  const infuse = shown("infuse");
+  const monitoring = shown("record_monitoring_check");
+  const monitoringBlocked = actionOf(detail.actions, "record_monitoring_check");
 
   const onScan = useCallback(async (payload: string) => {
     if (!scanEvent) {
@@ -103,8 +108,6 @@ function InfusionWorkspace({ detail, onChanged }: { detail: CaseDetail; onChange
   const thawDeadline = detail.deadlines.find((d) => d.kind === "thaw_to_infusion" && d.status === "open");
   const window_ = detail.deadlines.find((d) => d.kind === "infusion_window" && d.status === "open");
   const bedsideOk = bedside.wristband?.verdict === "match" && bedside.bag?.verdict === "match";
-  const ldStart = transition("start_lymphodepletion");
-  const ldDone = transition("complete_lymphodepletion");
 
   return (
     <article aria-labelledby="inf-case-title" className="infusion">
@@ -127,12 +130,12 @@ function InfusionWorkspace({ detail, onChanged }: { detail: CaseDetail; onChange
         </section>
       ) : null}
 
-      {mineEvents.has("receive_at_treatment_center") ? (
+      {receive ? (
         <section aria-labelledby="h-receive">
           <h2 id="h-receive">Receive the shipment</h2>
           <p className="hint">Scan every bag in the shipper; each one is checked against this case.</p>
-          <EventAction caseId={detail.id} version={detail.version} transition={transition("receive_at_treatment_center")!}
-            incomingScan={incoming} onDone={onChanged} today={today} />
+          <EventAction caseId={detail.id} version={detail.version} action={receive}
+            incomingScan={incoming} onDone={done(receive)} />
         </section>
       ) : null}
 
@@ -145,50 +148,51 @@ function InfusionWorkspace({ detail, onChanged }: { detail: CaseDetail; onChange
         {window_ ? (
           <p>Infusion window: {window_.earliest_at ? <>from {new Date(window_.earliest_at).toLocaleString("en-GB")} </> : null}until {new Date(window_.due_at).toLocaleString("en-GB")} — <Countdown dueAt={window_.due_at} /></p>
         ) : null}
-        {mineEvents.has("start_lymphodepletion") && ldStart && !detail.ld_started_on ? (
-          <ActionForm detail={detail} transition={ldStart} onDone={onChanged} />
+        {ldStart ? (
+          <ActionForm detail={detail} action={ldStart} onDone={done(ldStart)} />
         ) : null}
-        {mineEvents.has("complete_lymphodepletion") && ldDone && detail.ld_started_on && !detail.ld_completed_on ? (
-          <ActionForm detail={detail} transition={ldDone} onDone={onChanged} />
+        {ldDone ? (
+          <ActionForm detail={detail} action={ldDone} onDone={done(ldDone)} />
         ) : null}
       </section>
 
-      {mineEvents.has("thaw") || thawedHere ? (
+      {thaw || thawBlocked ? (
         <section aria-labelledby="h-thaw">
           <h2 id="h-thaw">Thaw</h2>
-          {!detail.ld_completed_on ? <p className="warn">Lymphodepletion is not recorded as complete: do not thaw.</p> : (
+          {thaw ? (
             <>
               <p className="hint">Scan the bag you are about to thaw. Outside the infusion window, thawing needs a reason and your e-signature.</p>
-              <EventAction caseId={detail.id} version={detail.version} transition={transition("thaw")!} incomingScan={incoming}
-                onDone={(d) => { setThawedHere(true); onChanged(d); }} today={today} />
+              <EventAction caseId={detail.id} version={detail.version} action={thaw} incomingScan={incoming}
+                onDone={done(thaw)} />
             </>
-          )}
+          ) : <BlockedReason action={thawBlocked} advice="do not thaw" />}
         </section>
       ) : null}
 
-      {(detail.state === "thawed" && mineEvents.has("infuse")) || infusedHere ? (
+      {infuse ? (
         <section aria-labelledby="h-bedside">
           <h2 id="h-bedside">Bedside check</h2>
           <ol className="bedside">
             <BedsideStep n={1} label="Patient wristband" result={bedside.wristband} />
             <BedsideStep n={2} label="Thawed bag" result={bedside.bag} />
           </ol>
-          {bedsideOk || infusedHere ? (
+          {bedsideOk || doneHere.infuse ? (
             <div className="card">
               <h3>Two-person check</h3>
               <p>A second infusion nurse checks the wristband and the bag against each other, then signs with their own username and password. You sign after them.</p>
-              <EventAction caseId={detail.id} version={detail.version} transition={transition("infuse")!}
-                onDone={(d) => { setInfusedHere(true); onChanged(d); }}
+              <EventAction caseId={detail.id} version={detail.version} action={infuse}
+                onDone={done(infuse)}
                 submitLabel="Sign and record the infusion" />
             </div>
           ) : <p className="muted">Both scans must match before the infusion can be signed.</p>}
         </section>
       ) : null}
 
-      {mineEvents.has("record_monitoring_check") ? (
+      {monitoring || monitoringBlocked ? (
         <section aria-labelledby="h-mon">
           <h2 id="h-mon">Monitoring</h2>
-          <ActionForm detail={detail} transition={transition("record_monitoring_check")!} onDone={onChanged} />
+          {monitoring ? <ActionForm detail={detail} action={availableAction(detail.actions, "record_monitoring_check") ?? monitoring} onDone={done(monitoring)} />
+            : <BlockedReason action={monitoringBlocked} />}
         </section>
       ) : null}
       {detail.monitoring.length ? (
@@ -200,6 +204,16 @@ function InfusionWorkspace({ detail, onChanged }: { detail: CaseDetail; onChange
 
       {verdict ? <VerdictOverlay verdict={verdict} onClose={() => setVerdict(null)} onScan={(p) => void onScan(p)} /> : null}
     </article>
+  );
+}
+
+/** Why an action cannot be done now, in the table's words. */
+function BlockedReason({ action, advice }: { action: Action | undefined; advice?: string }) {
+  if (!action?.blocked_by) return null;
+  return (
+    <p className="warn">
+      Not possible now: {action.blocked_by.text}{advice ? ` — ${advice}` : ""}. <span className="muted">{action.blocked_by.message}</span>
+    </p>
   );
 }
 

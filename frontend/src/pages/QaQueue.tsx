@@ -5,7 +5,7 @@ import { Ident, StateBadge } from "../components/Ident";
 import { getCase } from "../journey/api";
 import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { CaseTable } from "./CaseBoard";
+import type { CaseTable } from "./CaseBoard";
 import { CaseActions } from "./case/CaseActions";
 import { QcResults } from "./case/Qc";
 import { Units } from "./case/Units";
@@ -17,8 +17,8 @@ import { getTimeline } from "../journey/api";
 /** QA: the release queue (QC pending) and the out-of-specification cases. */
 export function QaQueue() {
   useTitle("Release queue");
-  const pending = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { state: "qc_pending", limit: 200 } } })), [], { refreshMs: 30_000 });
-  const oos = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { state: "out_of_specification", limit: 200 } } })), [], { refreshMs: 30_000 });
+  const pending = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { state: ["qc_pending"], limit: 200 } } })), [], { refreshMs: 30_000 });
+  const oos = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { state: ["out_of_specification"], limit: 200 } } })), [], { refreshMs: 30_000 });
   return (
     <section aria-labelledby="qa-title">
       <h1 id="qa-title">Release queue</h1>

@@ -94,7 +94,7 @@ function CameraView({ onScan, onError }: { onScan: (payload: string) => void; on
     return () => {
       stopped = true;
       window.clearTimeout(timer);
-      stream?.getTracks().forEach((t) => t.stop());
+      for (const t of stream?.getTracks() ?? []) t.stop();
     };
   }, []);
 

@@ -4,11 +4,11 @@ import { asApiError } from "../api/client";
 import { ErrorText } from "../components/ErrorText";
 import { Field } from "../components/Field";
 import { Ident, StateBadge } from "../components/Ident";
-import { eventLabel, useReference } from "../journey/JourneyContext";
+import { actionOf, eventLabel, type Action } from "../journey/JourneyContext";
 import { getCase, type CaseDetail } from "../journey/api";
 import type { IncomingScan } from "../journey/EventAction";
 import { useTitle } from "../lib/useTitle";
-import { ActionForm } from "../pages/case/CaseActions";
+import { ActionButtons, ActionForm } from "../pages/case/CaseActions";
 import { LabelLinks } from "../pages/case/Units";
 import { CameraReader } from "./CameraReader";
 import { ScanInput } from "./ScanInput";
@@ -17,9 +17,15 @@ import { postScan, setStationLocation, stationLocation, type ScanResult } from "
 import { shortScan, type FormObject } from "../journey/SchemaForm";
 
 interface HistoryEntry {
+  id: number;
   at: Date;
   ok: boolean;
   text: string;
+}
+
+/** The action takes scanned bags in its data (not the bedside pair, which the scan station checks). */
+function collects(action: Action): boolean {
+  return !!action.expects?.field;
 }
 
 /**
@@ -28,50 +34,45 @@ interface HistoryEntry {
  */
 export function ScanStation() {
   useTitle("Scan station");
-  const { transition, mine } = useReference();
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [scanned, setScanned] = useState<{ result: ScanResult; payload: string } | null>(null);
   const [detail, setDetail] = useState<CaseDetail | null>(null);
-  const [action, setAction] = useState<string | null>(null);
+  // The opened action, kept as it was opened: after it is done its receipt stays.
+  const [opened, setOpened] = useState<Action | null>(null);
+  const action = opened?.event ?? null;
   const [incoming, setIncoming] = useState<IncomingScan>();
   const [history, setHistory] = useState<HistoryEntry[]>([]);
   const [busy, setBusy] = useState(false);
   const [location, setLocation] = useState(stationLocation);
   const [loadError, setLoadError] = useState<ReturnType<typeof asApiError>>();
-  const [scanVersion, setScanVersion] = useState(0);
   const seq = useRef(0);
+  const historyId = useRef(0);
   const [actionDone, setActionDone] = useState(false);
   // Scans feed the open action's form until it is submitted; after that a scan starts afresh.
-  const actionRef = useRef<string | null>(null);
-  actionRef.current = actionDone ? null : action;
-
-  const collects = (event: string | null): boolean => {
-    const props = (transition(event ?? "")?.data_schema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
-    return "scans" in props || "scan" in props;
-  };
+  const actionRef = useRef<Action | null>(null);
+  actionRef.current = actionDone ? null : opened;
 
   const onScan = useCallback(async (payload: string) => {
     const current = actionRef.current;
-    const feeding = current && collects(current);
+    const feeding = current && collects(current) ? current.event : undefined;
     setBusy(true);
     try {
-      const result = await postScan(payload, feeding ? current : undefined);
+      const result = await postScan(payload, feeding);
       const ok = result.verdict === "match";
       setVerdict({ ok, result, payload });
-      setHistory((h) => [{ at: new Date(), ok, text: `${ok ? "Match" : "Mismatch"}: ${result.message}` }, ...h].slice(0, 8));
+      setHistory((h) => [{ id: ++historyId.current, at: new Date(), ok, text: `${ok ? "Match" : "Mismatch"}: ${result.message}` }, ...h].slice(0, 8));
       if (feeding) {
         if (ok) setIncoming({ payload, seq: ++seq.current });
         return;
       }
       setScanned({ result, payload });
-      setAction(null);
+      setOpened(null);
       setActionDone(false);
       setDetail(null);
       setLoadError(undefined);
       if (ok && result.case_id) {
         try {
           const d = await getCase(result.case_id);
-          setScanVersion(d.version);
           setDetail(d);
         } catch (err) {
           setLoadError(asApiError(err));
@@ -80,23 +81,18 @@ export function ScanStation() {
     } catch (err) {
       const error = asApiError(err);
       setVerdict({ ok: false, error, payload });
-      setHistory((h) => [{ at: new Date(), ok: false, text: `Refused: ${error.body.detail}` }, ...h].slice(0, 8));
+      setHistory((h) => [{ id: ++historyId.current, at: new Date(), ok: false, text: `Refused: ${error.body.detail}` }, ...h].slice(0, 8));
     } finally {
       setBusy(false);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [transition]);
+  }, []);
 
-  // The scan's own answer first; once an action has moved the case on, the case's allowed events.
-  const allowed = scanned && detail
-    ? mine(detail.version === scanVersion && Array.isArray(scanned.result.allowed_actions) ? (scanned.result.allowed_actions as string[]) : detail.allowed_events)
-    : [];
-  const initialFor = (event: string): FormObject => {
-    const props = (transition(event)?.data_schema as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
-    if (!scanned || scanned.result.kind === "wristband") return {};
-    if ("scans" in props) return { scans: [scanned.payload] };
-    if ("scan" in props) return { scan: scanned.payload };
-    return {};
+  // The case's own answer: what the user may do now, and what a rule stops for now.
+  const actions = scanned && detail ? detail.actions : [];
+  const current = opened && detail ? (actionOf(detail.actions, opened.event) ?? opened) : null;
+  const initialFor = (a: Action): FormObject => {
+    if (!scanned || scanned.result.kind === "wristband" || !a.expects?.field) return {};
+    return a.expects.field === "scans" ? { scans: [scanned.payload] } : { scan: scanned.payload };
   };
 
   return (
@@ -107,8 +103,8 @@ export function ScanStation() {
       <div className="station-grid">
         <div className="station-main">
           <ScanInput onScan={(p) => void onScan(p)} busy={busy} keepFocus={!verdict}
-            label={action && collects(action) ? `Scan for: ${eventLabel(action)}` : "Scan a label"}
-            hint={action && collects(action) ? "Each bag you scan now is checked and added to the form below." : "Scan a bag or a wristband. A keyboard-wedge scanner types the label and Enter."} />
+            label={action && opened && collects(opened) ? `Scan for: ${eventLabel(action)}` : "Scan a label"}
+            hint={opened && collects(opened) ? "Each bag you scan now is checked and added to the form below." : "Scan a bag or a wristband. A keyboard-wedge scanner types the label and Enter."} />
           {scanned ? (
             <div className={`scanned card ${scanned.result.verdict === "match" ? "ok" : "bad"}`} aria-live="polite">
               <h2>Last scan</h2>
@@ -127,19 +123,13 @@ export function ScanStation() {
           {scanned && detail ? (
             <div className="station-actions">
               <h2>What you can do now</h2>
-              {allowed.length ? (
-                <div className="action-buttons" role="group" aria-label="Allowed actions">
-                  {allowed.map((t) => (
-                    <button key={t.event} type="button" aria-pressed={action === t.event}
-                      onClick={() => { setActionDone(false); setAction(action === t.event ? null : t.event); }}>
-                      {eventLabel(t.event)}
-                    </button>
-                  ))}
-                </div>
+              {actions.length ? (
+                <ActionButtons actions={actions} open={action} label="Allowed actions"
+                  onPick={(a) => { setActionDone(false); setOpened(action === a.event ? null : a); }} />
               ) : <p>Nothing for your role at this step. The case is {detail.state.replace(/_/g, " ")}.</p>}
-              {action ? (
-                <ActionForm key={`${action}-${detail.id}`} detail={detail} transition={transition(action)!}
-                  initial={initialFor(action)} incomingScan={incoming} onCancel={() => setAction(null)}
+              {opened && current ? (
+                <ActionForm key={`${opened.event}-${detail.id}`} detail={detail} action={current}
+                  initial={initialFor(current)} incomingScan={incoming} onCancel={() => setOpened(null)}
                   onDone={(d) => { setActionDone(true); setDetail(d); }} />
               ) : null}
               {detail.units.length ? <details><summary>Labels of this case</summary><LabelLinks caseId={detail.id} /></details> : null}
@@ -153,7 +143,7 @@ export function ScanStation() {
           </Field>
           <h2 className="small-heading" id="recent-scans">Recent scans</h2>
           <ol className="history" aria-labelledby="recent-scans">
-            {history.map((h, i) => <li key={i} className={h.ok ? "ok" : "bad"}>{h.at.toLocaleTimeString("en-GB")} — {h.text}</li>)}
+            {history.map((h) => <li key={h.id} className={h.ok ? "ok" : "bad"}>{h.at.toLocaleTimeString("en-GB")} — {h.text}</li>)}
             {!history.length ? <li className="muted">None yet.</li> : null}
           </ol>
         </aside>

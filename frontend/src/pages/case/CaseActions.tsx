@@ -1,83 +1,103 @@
 import { useState } from "react";
 import { EventAction, type IncomingScan } from "../../journey/EventAction";
-import { eventLabel, useReference, type Transition } from "../../journey/JourneyContext";
+import { actionOf, eventLabel, isSigned, type Action } from "../../journey/JourneyContext";
 import type { CaseDetail } from "../../journey/api";
-import { isoDateIn } from "../../lib/time";
 import type { FieldOverride, FormObject } from "../../journey/SchemaForm";
 import { LabelLinks } from "./Units";
 import { PrintLink } from "../../components/PrintLink";
 
-/** The journey's allowed next events for this case that the signed-in user's roles may perform. */
+/**
+ * The case's actions for the signed-in user, from the case itself: the available ones as buttons
+ * that open their form, the blocked ones disabled with the rule that stops them now.
+ */
 export function CaseActions({ detail, onChanged, only, exclude = [] }: {
   detail: CaseDetail;
   onChanged: (d: CaseDetail) => void;
   only?: string[];
   exclude?: string[];
 }) {
-  const { mine } = useReference();
-  // The opened action keeps its transition: after it is done the case moves on, but its receipt
-  // (what was recorded, who signed) stays until another action is opened.
-  const [open, setOpen] = useState<{ t: Transition; n: number } | null>(null);
-  const events = mine(detail.allowed_events).filter((t) => (!only || only.includes(t.event)) && !exclude.includes(t.event) && !settled(detail, t.event));
+  // The opened action keeps its row: after it is done the case moves on, but its receipt (what
+  // was recorded, who signed) stays until another action is opened.
+  const [open, setOpen] = useState<{ action: Action; n: number } | null>(null);
+  const actions = detail.actions.filter((a) => (!only || only.includes(a.event)) && !exclude.includes(a.event));
+  const current = open ? (actionOf(detail.actions, open.action.event) ?? open.action) : null;
   return (
     <div className="case-actions">
-      {events.length ? (
-        <div className="action-buttons" role="group" aria-label="Actions">
-          {events.map((t) => (
-            <button key={t.event} type="button" aria-expanded={open?.t.event === t.event}
-              className={t.event === "cancel" ? "danger" : ""}
-              onClick={() => setOpen(open?.t.event === t.event ? null : { t, n: (open?.n ?? 0) + 1 })}>
-              {eventLabel(t.event)}{t.signature ? " (e-signature)" : ""}
-            </button>
-          ))}
-        </div>
+      {actions.length ? (
+        <ActionButtons actions={actions} open={open?.action.event ?? null}
+          onPick={(a) => setOpen(open?.action.event === a.event ? null : { action: a, n: (open?.n ?? 0) + 1 })} />
       ) : <p className="muted">Nothing for your role to do on this case now.</p>}
-      {open ? (
-        <ActionForm key={`${open.t.event}-${open.n}`} detail={detail} transition={open.t}
+      {open && current ? (
+        <ActionForm key={`${open.action.event}-${open.n}`} detail={detail} action={current}
           onDone={(d) => onChanged(d)} onCancel={() => setOpen(null)} />
       ) : null}
     </div>
   );
 }
 
-/** Milestone events the table allows by state but the case has already done. */
-export function settled(detail: CaseDetail, event: string): boolean {
-  if (event === "start_lymphodepletion") return !!detail.ld_started_on;
-  if (event === "complete_lymphodepletion") return !detail.ld_started_on || !!detail.ld_completed_on;
-  return false;
+/** A button per action: available ones open their form; blocked ones are disabled, with the reason. */
+export function ActionButtons({ actions, open, onPick, label = "Actions" }: {
+  actions: readonly Action[];
+  open: string | null;
+  onPick: (action: Action) => void;
+  label?: string;
+}) {
+  const available = actions.filter((a) => a.available);
+  const blocked = actions.filter((a) => !a.available);
+  return (
+    <>
+      {available.length ? (
+        <fieldset className="action-buttons" aria-label={label}>
+          {available.map((a) => (
+            <button key={a.event} type="button" aria-expanded={open === a.event}
+              className={a.event === "cancel" ? "danger" : ""} onClick={() => onPick(a)}>
+              {eventLabel(a.event)}{isSigned(a) ? " (e-signature)" : ""}
+            </button>
+          ))}
+        </fieldset>
+      ) : null}
+      {blocked.length ? (
+        <ul className="blocked-actions" aria-label="Not possible now">
+          {blocked.map((a) => (
+            <li key={a.event}>
+              <button type="button" disabled aria-describedby={`blocked-${a.event}`}>{eventLabel(a.event)}</button>{" "}
+              <span id={`blocked-${a.event}`} className="blocked-reason">
+                {a.blocked_by?.text}{a.blocked_by?.message ? <span className="muted"> — {a.blocked_by.message}</span> : null}
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </>
+  );
 }
 
-export function ActionForm({ detail, transition, onDone, onCancel, initial: given, incomingScan }: {
+export function ActionForm({ detail, action, onDone, onCancel, initial: given, incomingScan }: {
   detail: CaseDetail;
-  transition: Transition;
+  action: Action;
   onDone: (d: CaseDetail, event: string) => void;
   onCancel?: () => void;
   initial?: FormObject;
   incomingScan?: IncomingScan;
 }) {
-  const { siteTz } = useReference();
-  const tzFor = (event: string) => {
-    if (["schedule_collection", "record_collection", "ship_to_manufacturing"].includes(event)) return siteTz(detail.collection_site);
-    if (["start_lymphodepletion", "complete_lymphodepletion", "thaw", "infuse", "record_monitoring_check"].includes(event)) return siteTz(detail.treatment_site);
-    return siteTz(detail.manufacturing_site);
-  };
-  const today = isoDateIn(tzFor(transition.event));
-  const overrides = useOverrides(detail, transition.event);
-  const initial = { ...(initialFor(detail, transition.event) ?? {}), ...(given ?? {}) };
+  const event = action.event;
+  const overrides = useOverrides(detail, event);
+  const initial = { ...(initialFor(detail, action) ?? {}), ...(given ?? {}) };
   const [finished, setFinished] = useState<CaseDetail | null>(null);
   const [round, setRound] = useState(0);
-  const again = REPEATABLE[transition.event];
+  // Offered again only while the case still allows it (e.g. not after the last process step).
+  const again = REPEATABLE[event] && action.available ? REPEATABLE[event] : undefined;
   return (
     <div className="action-panel">
       <EventAction key={round} caseId={detail.id}
-        again={again ? { label: again, onClick: () => { setFinished(null); setRound(round + 1); } } : undefined} version={detail.version} transition={transition} today={today}
+        again={again ? { label: again, onClick: () => { setFinished(null); setRound(round + 1); } } : undefined} version={detail.version} action={action}
         overrides={overrides} initial={initial} onCancel={onCancel} incomingScan={incomingScan}
-        onDone={(d) => { setFinished(d); onDone(d, transition.event); }}>
-        {finished && ["record_collection", "complete_manufacturing"].includes(transition.event) ? (
+        onDone={(d) => { setFinished(d); onDone(d, event); }}>
+        {finished && ["record_collection", "complete_manufacturing"].includes(event) ? (
           <div className="print-now">
             <p><strong>Print the labels now</strong> and put them on the bags before they leave the room.</p>
             <ul className="print-links">
-              {finished.units.filter((u) => u.kind === (transition.event === "record_collection" ? "apheresis" : "product") && ["collected", "cryopreserved", "labeled"].includes(u.status)).map((u) => (
+              {finished.units.filter((u) => u.kind === (event === "record_collection" ? "apheresis" : "product") && ["collected", "cryopreserved", "labeled"].includes(u.status)).map((u) => (
                 <li key={u.unit_id}><PrintLink className="button primary" target={{ unit: u.unit_id, format: "pdf" }}>Print label {u.unit_id}</PrintLink></li>
               ))}
             </ul>
@@ -91,7 +111,7 @@ export function ActionForm({ detail, transition, onDone, onCancel, initial: give
 
 function useOverrides(detail: CaseDetail, event: string): Record<string, FieldOverride> {
   if (event === "record_qc_result") {
-    const tests = detail.qc_required as Array<{ code: string; name: string; spec: string }>;
+    const tests = detail.qc_required;
     return {
       test: {
         render: (value, set, id) => (
@@ -111,23 +131,16 @@ const REPEATABLE: Record<string, string> = {
   record_monitoring_check: "Record another monitoring check",
 };
 
-const STEPS = ["activation", "transduction", "expansion", "harvest", "formulation"];
-
-function initialFor(detail: CaseDetail, event: string): Record<string, string> | undefined {
-  const m = (detail.milestones ?? {}) as Record<string, unknown>;
-  if (event === "record_process_step") {
-    const next = STEPS.find((s) => !m[`step_${s}_at`]);
-    return next ? { step: next } : undefined;
+function initialFor(detail: CaseDetail, action: Action): Record<string, string> | undefined {
+  if (action.event === "record_process_step") {
+    return action.defaults.step ? { step: action.defaults.step } : undefined;
   }
-  if (event === "record_qc_result") {
-    const tests = detail.qc_required as Array<{ code: string; latest: boolean | null }>;
-    const next = tests.find((t) => t.latest === null) ?? tests[0];
+  if (action.event === "record_qc_result") {
+    const next = detail.qc_required.find((t) => t.latest === null) ?? detail.qc_required[0];
     return next ? { test: next.code } : undefined;
   }
-  if (event === "record_monitoring_check") {
-    const checks = detail.monitoring as Array<{ day: number }>;
-    const day = checks.length ? Math.max(...checks.map((c) => c.day)) + 1 : 1;
-    return { day: String(day), crs_grade: "0", icans_grade: "0" };
+  if (action.event === "record_monitoring_check") {
+    return { ...(action.defaults.day ? { day: String(action.defaults.day) } : {}), crs_grade: "0", icans_grade: "0" };
   }
   return undefined;
 }

@@ -39,7 +39,7 @@ export function QcResults({ detail }: { detail: CaseDetail }) {
       {results.length > required.filter((t) => t.latest !== null).length ? (
         <details>
           <summary>Every result recorded ({results.length})</summary>
-          <ul>{results.map((r, i) => <li key={i}>{formatDateTime(r.recorded_at)} — {r.test}: {r.value} ({r.passed ? "pass" : "fail"}; spec {r.spec})</li>)}</ul>
+          <ul>{results.map((r) => <li key={`${r.test}-${r.recorded_at}`}>{formatDateTime(r.recorded_at)} — {r.test}: {r.value} ({r.passed ? "pass" : "fail"}; spec {r.spec})</li>)}</ul>
         </details>
       ) : null}
     </div>
