@@ -13,7 +13,7 @@ from sqlmodel import Session
 from cartrack import clock
 from cartrack.journey.access import may_do, site_of, sites_in_scope
 from cartrack.journey.events import EVENT_DATA, EnrollIn
-from cartrack.journey.guards import GUARDS, Failure, Guard, latest_qc, recorded_days
+from cartrack.journey.guards import GUARDS, Failure, Guard, begun_unrecorded_days, latest_qc
 from cartrack.journey.models import Case, State
 from cartrack.journey.schemas import (
     ActionDefaults,
@@ -120,9 +120,8 @@ def _defaults(view: CaseState, t: Transition) -> ActionDefaults:
     if t.event == EventName.record_process_step and view.case.next_process_step < len(PROCESS_STEPS):
         return ActionDefaults(step=PROCESS_STEPS[view.case.next_process_step])
     if t.event == EventName.record_monitoring_check:
-        done = recorded_days(view.session, view.case.id or 0)
-        left = [n for n in range(1, view.rules.monitoring_days + 1) if n not in done]
-        return ActionDefaults(day=left[0] if left else None)
+        begun, _ = begun_unrecorded_days(view)
+        return ActionDefaults(day=begun[0] if begun else None)
     if t.event == EventName.record_qc_result:
         recorded = latest_qc(view.session, view.case.id or 0)
         untested = [q.code for q in view.rules.qc_tests if q.code not in recorded]

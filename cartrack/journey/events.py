@@ -42,16 +42,24 @@ class PatientIn(Strict):
                                           pattern=NONBLANK)]
 
 
+def _object_only(schema: dict[str, Any]) -> None:
+    """Declare an optional object field as the object alone (null is accepted, not offered)."""
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    schema.pop("default", None)
+    if len(options) == 1:
+        schema.update(options[0])
+
+
 class EnrollIn(Strict):
     """The patient is given as typed fields or as a FHIR R5 Patient resource: exactly one."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
-        {"required": ["patient"], "properties": {"patient": {"type": "object"}}},
-        {"required": ["fhir_patient"], "properties": {"fhir_patient": {"type": "object"}}}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["patient"]}, {"required": ["fhir_patient"]}]})
 
-    patient: PatientIn | None = None
+    # Null is accepted for the one not given; the schema names only the objects.
+    patient: PatientIn | None = Field(None, json_schema_extra=_object_only)
     fhir_patient: dict[str, Any] | None = Field(
-        default=None, description="a FHIR R5 Patient resource instead of typed patient fields; "
+        default=None, json_schema_extra=_object_only, description="a FHIR R5 Patient resource instead of typed patient fields; "
         "the MRN is its identifier with the treatment center's MRN system")
     product: str = Field(min_length=2, max_length=40, description="protocol product code")
     protocol_version: int | None = Field(default=None, ge=1, description="default: current")

@@ -354,6 +354,37 @@ def recorded_days(session: Session, case_id: int) -> set[int]:
                             .where(MonitoringCheck.case_id == case_id)).all())
 
 
+def begun_unrecorded_days(v: CaseView) -> tuple[list[int], datetime | None]:
+    """The monitoring days with no check yet that have begun at the treatment center, and
+    when the next unrecorded one begins (None when every day is recorded)."""
+    tz = v.tz(SiteScope.treatment)
+    recorded = recorded_days(v.session, v.case.id or 0)
+    first = infusion_day(v.case, tz)
+    begun: list[int] = []
+    for n in range(1, v.rules.monitoring_days + 1):
+        if n in recorded:
+            continue
+        begins = clock.start_of_local_day(first + timedelta(days=n), tz)
+        if v.now < begins:
+            return begun, begins
+        begun.append(n)
+    return begun, None
+
+
+@state_guard("a monitoring day without its check has begun (day 1 is the day after infusion)",
+             code="monitoring_day_not_begun")
+def an_unrecorded_day_has_begun(v: CaseView) -> Failure | None:
+    begun, next_begins = begun_unrecorded_days(v)
+    if begun:
+        return None
+    if next_begins is None:
+        return Failure("every day of the monitoring period is recorded.")
+    tz = v.tz(SiteScope.treatment)
+    return Failure(f"the next monitoring check can be recorded from "
+                   f"{clock.fmt_local(next_begins, tz)}.",
+                   {"possible_from": next_begins.isoformat()})
+
+
 @data_guard("one check per day")
 def one_check_per_day(ctx: Ctx, d: MonitoringData) -> Failure | None:
     if d.day in recorded_days(ctx.session, ctx.case.id or 0):

@@ -291,7 +291,8 @@ TRANSITIONS: tuple[Transition, ...] = (
         X.treatment,
         _o(S.monitoring, closes=(Close((D.monitoring_check,), which="recorded_day"),)),
         "Record a daily monitoring check; grade >= 2 raises a critical alert",
-        guards=("monitoring_day_in_period", "monitoring_day_begun", "one_check_per_day")),
+        guards=("monitoring_day_in_period", "monitoring_day_begun", "one_check_per_day",
+                "an_unrecorded_day_has_begun")),
     Transition(
         E.complete, frozenset({S.monitoring}), (R.coordinator,), X.any,
         _o(S.completed, closes=(Close(ALL_DEADLINES, DeadlineStatus.closed),),

@@ -62,6 +62,28 @@ def test_no_check_may_be_recorded_on_the_day_of_infusion(infused: Any) -> None:
     assert len(day_deadlines(cid)) == 7  # yescarta: a week of daily checks
 
 
+def monitoring_action(j: SignedJourney, cid: int) -> dict[str, Any]:
+    return next(a for a in j.case(cid, "infusion_staff")["actions"]
+                if a["event"] == "record_monitoring_check")
+
+
+def test_the_case_page_offers_a_check_only_once_its_day_has_begun(infused: Any,
+                                                                  frozen: Any) -> None:
+    j, cid, day0 = infused
+    today = monitoring_action(j, cid)
+    assert not today["available"] and today["defaults"]["day"] is None
+    assert today["blocked_by"]["code"] == "monitoring_day_not_begun"
+    assert today["blocked_by"]["guard"] == "an_unrecorded_day_has_begun"
+    frozen.set(local_midnight(day0 + timedelta(days=2)) + timedelta(hours=9))
+    later = monitoring_action(j, cid)
+    assert later["available"] and later["defaults"]["day"] == 1
+    assert check(j, cid, 1).status_code == 200
+    assert monitoring_action(j, cid)["defaults"]["day"] == 2
+    assert check(j, cid, 2).status_code == 200
+    after = monitoring_action(j, cid)
+    assert not after["available"] and "can be recorded from" in after["blocked_by"]["message"]
+
+
 def test_a_day_past_the_monitoring_period_is_refused(infused: Any, frozen: Any) -> None:
     j, cid, day0 = infused
     frozen.set(local_midnight(day0 + timedelta(days=40)))

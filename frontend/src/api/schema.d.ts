@@ -937,13 +937,18 @@ export interface components {
         };
         /**
          * ActionDefaults
-         * @description What the form can start from: the next step, the next monitoring day.
+         * @description What the form can start from: the next step, the next monitoring day, the next QC test.
          */
         ActionDefaults: {
             /** Day */
             day?: number | null;
             /** Step */
             step?: ("activation" | "transduction" | "expansion" | "harvest" | "formulation") | null;
+            /**
+             * Test
+             * @description the first required QC test with no result yet
+             */
+            test?: string | null;
         };
         /** ActionOut */
         ActionOut: {
@@ -1073,6 +1078,11 @@ export interface components {
              * @description why it does not hold now
              */
             message: string;
+            /**
+             * Reason Field
+             * @description for an override: the data field whose reason asks for it
+             */
+            reason_field?: string | null;
             /**
              * Text
              * @description the guard, in the table's words
@@ -1412,10 +1422,10 @@ export interface components {
              */
             fhir_patient?: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** Manufacturing Site */
             manufacturing_site: string;
-            patient?: components["schemas"]["PatientIn"] | null;
+            patient?: components["schemas"]["PatientIn"];
             /**
              * Product
              * @description protocol product code
@@ -1428,25 +1438,31 @@ export interface components {
             protocol_version?: number | null;
             /** Treatment Site */
             treatment_site: string;
-        } & ({
-            patient: Record<string, never>;
-        } | {
-            fhir_patient: Record<string, never>;
-        });
+        } & (unknown | unknown);
         /** ErrorBody */
         ErrorBody: {
-            /** Code */
+            /**
+             * Code
+             * @description stable machine-readable reason
+             */
             code: string;
-            /** Context */
+            /**
+             * Context
+             * @description facts of the refusal, e.g. the next open days or the sizes affected
+             */
             context?: {
-                [key: string]: unknown;
+                [key: string]: components["schemas"]["JsonValue"];
             } | null;
-            /** Detail */
+            /**
+             * Detail
+             * @description what went wrong, in words a user can act on
+             */
             detail: string;
-            /** Fields */
-            fields?: {
-                [key: string]: unknown;
-            }[] | null;
+            /**
+             * Fields
+             * @description the input fields at fault
+             */
+            fields?: components["schemas"]["FieldProblem"][] | null;
         };
         /**
          * EventName
@@ -1503,6 +1519,18 @@ export interface components {
             kind: components["schemas"]["ExpectKind"];
             /** Statuses */
             statuses: components["schemas"]["UnitStatus"][];
+        };
+        /**
+         * FieldProblem
+         * @description One input field and what is wrong with it.
+         */
+        FieldProblem: {
+            /** Field */
+            field: string;
+            /** Message */
+            message: string;
+            /** Type */
+            type?: string;
         };
         /**
          * GroupBy

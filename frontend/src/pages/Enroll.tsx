@@ -7,10 +7,8 @@ import { useReference } from "../journey/JourneyContext";
 import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 
+/** Exactly one of patient / fhir_patient; the server refuses both or neither. */
 type EnrollIn = Schemas["EnrollIn"];
-/** EnrollIn without its "exactly one of patient / fhir_patient" branches: the generator types each
- * branch's object as empty (Record<string, never>), which no patient satisfies. The server checks it. */
-type EnrollBody = Omit<EnrollIn, never>;
 
 export function Enroll() {
   useTitle("Enroll a patient");
@@ -42,7 +40,7 @@ export function Enroll() {
       setBusy(false);
       return;
     }
-    const body: EnrollBody = {
+    const body: EnrollIn = {
       ...(fhir ? { fhir_patient: fhir } : {
         patient: { given_name: form.given_name, family_name: form.family_name, date_of_birth: form.date_of_birth, mrn: form.mrn },
       }),
@@ -52,7 +50,7 @@ export function Enroll() {
       treatment_site: pick("treatment_site", ofKind("treatment_center")[0]?.code),
     };
     try {
-      const detail = unwrap(await api.POST("/api/cases", { body: body as EnrollIn }));
+      const detail = unwrap(await api.POST("/api/cases", { body }));
       navigate(`/cases/${detail.id}`, { state: { enrolled: true } });
     } catch (err) {
       setError(asApiError(err));
