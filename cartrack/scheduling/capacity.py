@@ -186,3 +186,11 @@ def active_count(session: Session, facility_id: int, product: str, day: date) ->
         SlotReservation.facility_id == facility_id, SlotReservation.product == product,
         SlotReservation.day == day,
         col(SlotReservation.status).in_([s.value for s in ACTIVE]))).all())
+
+
+def books_by_slot(session: Session, facility_id: int, product: str) -> bool:
+    """The facility publishes capacity for the product: its fresh apheresis is then collected
+    only for a confirmed slot."""
+    return session.exec(select(CapacityDay.id).where(
+        CapacityDay.facility_id == facility_id, CapacityDay.product == product).limit(1)
+    ).first() is not None

@@ -26,6 +26,7 @@ from cartrack.scheduling.models import (
     ACTIVE,
     HoldIn,
     PlanOut,
+    ReasonCode,
     ReleaseIn,
     RescheduleIn,
     SlotOut,
@@ -265,16 +266,28 @@ def _end(res: SlotReservation, status: SlotStatus, code: str | None, text: str |
     res.reason_code, res.reason_text = code, text
 
 
+def _release(session: Session, actor: Principal, res: SlotReservation, code: str,
+             text: str) -> None:
+    old = res.status
+    give_back(session, res)
+    _end(res, SlotStatus.released, code, text)
+    unwarn(session, res)
+    session.add(res)
+    audit_slot(session, actor, "slot.released", res, old={"status": old}, reason=text)
+
+
 def release(session: Session, actor: Principal, case_id: int, body: ReleaseIn) -> SlotOut:
     case = _booking_case(session, actor, case_id)
     res = _active_or_404(session, case)
-    old = res.status
-    give_back(session, res)
-    _end(res, SlotStatus.released, body.reason_code.value, body.reason_text)
-    unwarn(session, res)
-    session.add(res)
-    audit_slot(session, actor, "slot.released", res, old={"status": old}, reason=body.reason_text)
+    _release(session, actor, res, body.reason_code.value, body.reason_text)
     return slot_out(session, res, case)
+
+
+def release_for_cancelled(session: Session, case: Case, actor: Principal, reason: str) -> None:
+    """The case was cancelled: its active slot goes back to the day (journey integration)."""
+    res = active_of(session, case.id or 0)
+    if res is not None:
+        _release(session, actor, res, ReasonCode.other.value, f"Case cancelled: {reason}")
 
 
 def reschedule(session: Session, actor: Principal, case_id: int, body: RescheduleIn) -> SlotOut:

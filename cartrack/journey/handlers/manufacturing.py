@@ -18,6 +18,7 @@ from cartrack.journey.handlers.registry import handles
 from cartrack.journey.models import QcResult
 from cartrack.journey.transitions import SiteScope
 from cartrack.protocols.service import product_expiry
+from cartrack.scheduling import service as slots
 from cartrack.units import service as units
 from cartrack.units.models import Unit, UnitKind, UnitStatus
 
@@ -28,6 +29,9 @@ def start_manufacturing(ctx: Ctx, d: UnitScanData) -> None:
     ctx.case.next_process_step = 0
     ctx.timeline["unit"] = ctx.units[0].unit_id
     ctx.milestone("manufacturing_started_at", ctx.now)
+    used = slots.consume(ctx.session, ctx.case, ctx.actor)
+    if used is not None:
+        ctx.timeline["slot"] = {"day": used.day, "rule_version": used.rule_version}
 
 
 @handles("record_process_step")
