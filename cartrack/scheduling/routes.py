@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from cartrack import idempotency
 from cartrack.db import SessionDep
 from cartrack.journey.access import CASE_ROLES
+from cartrack.scheduling import calendar as cal
 from cartrack.scheduling import capacity, service
 from cartrack.scheduling.models import (
     AvailabilityDay,
@@ -95,3 +96,18 @@ def release(session: SessionDep, body: ReleaseIn, case_id: int = CaseId,
             principal: Principal = Depends(BOOKER)) -> SlotOut:
     """Give the slot back, with a reason."""
     return service.release(session, principal, case_id, body)
+
+
+@router.get("/api/calendar")
+def calendar(session: SessionDep,
+             start: date = Query(description="first day (site-local)"),
+             end: date = Query(description="last day, inclusive; at most 92 days"),
+             site: str | None = Query(None, min_length=2, max_length=32,
+                                      pattern=r"^[A-Za-z0-9_-]+$",
+                                      description="only what happens at this site"),
+             product: str | None = Query(None, min_length=2, max_length=40,
+                                         pattern=r"^[a-z0-9_-]+$"),
+             principal: Principal = Depends(CASE_ACCESS)) -> list[cal.CalendarEntry]:
+    """Planned and actual collections, manufacturing starts, releases, deliveries,
+    lymphodepletion starts and infusions of the cases you may see, by COI, per day."""
+    return cal.calendar(session, principal, start, end, site, product)
