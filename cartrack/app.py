@@ -28,6 +28,7 @@ from cartrack.journey.routes import router as journey_router
 from cartrack.labels.routes import router as labels_router
 from cartrack.protocols.routes import router as protocols_router
 from cartrack.scans.routes import router as scans_router
+from cartrack.scheduling.routes import router as scheduling_router
 from cartrack.security import PUBLIC, warm_up
 from cartrack.settings import get_settings
 from cartrack.units.routes import router as units_router
@@ -217,7 +218,8 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
                   **no_docs)
     install_error_handlers(app)
     for router in (users_router, protocols_router, journey_router, units_router, labels_router,
-                   scans_router, alerts_router, health_router, analytics_router, fhir_router):
+                   scans_router, alerts_router, health_router, analytics_router, fhir_router,
+                   scheduling_router):
         app.include_router(router)
 
     _mount_frontend(app)

@@ -4,7 +4,8 @@ Nothing is held in memory between ticks, so a (re)start with any number of open 
 immediate: the first tick runs at once and fires everything already due. Two interval jobs
 run on their own threads, so a slow or failing channel never delays firing:
 
-- fire: claim due alerts (pending -> fired), escalate unacknowledged critical ones;
+- fire: expire unconfirmed slot holds, claim due alerts (pending -> fired), escalate
+  unacknowledged critical ones;
 - send: send claimed delivery rows (e-mail, webhooks) after their claim has committed.
 
 A third job keeps the leadership (`leader.py`): only the process holding the leader lock fires
@@ -33,6 +34,7 @@ from cartrack import clock, idempotency, metrics
 from cartrack.alerts import leader, service
 from cartrack.alerts.models import Alert
 from cartrack.db import new_session
+from cartrack.scheduling import expiry as slot_holds
 from cartrack.settings import get_settings
 
 log = logging.getLogger("cartrack.alerts.scheduler")
@@ -145,6 +147,7 @@ class AlertScheduler:
             return
         self._note_lag()
         try:
+            slot_holds.expire_holds()
             fired = service.fire_due(instance=self.instance)
             if fired:
                 log.info("fired %d alert(s)", len(fired))

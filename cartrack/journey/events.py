@@ -88,6 +88,9 @@ class ApheresisUnitIn(Strict):
 class RecordCollectionData(Strict):
     collection_end: AwareDatetime
     units: list[ApheresisUnitIn] = Field(min_length=1, max_length=10)
+    override_reason: Reason | None = Field(default=None, description=(
+        "record a fresh collection too far from its manufacturing slot (needs your "
+        "e-signature)"))
 
 
 class ShipData(Strict):

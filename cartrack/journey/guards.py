@@ -35,6 +35,9 @@ from cartrack.journey.events import (
 from cartrack.journey.models import Case, MonitoringCheck, QcResult
 from cartrack.journey.transitions import SiteScope
 from cartrack.protocols.models import PROCESS_STEPS, ProtocolData
+from cartrack.scheduling import capacity as slot_capacity
+from cartrack.scheduling import service as slots
+from cartrack.scheduling.models import SlotStatus
 from cartrack.security import Principal, load_principal
 from cartrack.users import service as users
 from cartrack.users.models import Role
@@ -97,10 +100,10 @@ def state_guard(text: str, *, code: str = "guard_failed", override: Override | N
     return register
 
 
-def data_guard(text: str, *, code: str = "guard_failed"
+def data_guard(text: str, *, code: str = "guard_failed", override: Override | None = None
                ) -> Callable[[Callable[[Ctx, D], Failure | None]], Callable[[Ctx, D], Failure | None]]:
     def register(fn: Callable[[Ctx, D], Failure | None]) -> Callable[[Ctx, D], Failure | None]:
-        GUARDS[fn.__name__] = Guard(fn.__name__, text, code, data_check=fn)
+        GUARDS[fn.__name__] = Guard(fn.__name__, text, code, override, data_check=fn)
         return fn
     return register
 
@@ -129,6 +132,50 @@ def collection_end_not_future(ctx: Ctx, d: RecordCollectionData) -> Failure | No
     if d.collection_end > ctx.now + timedelta(minutes=5):
         return Failure("the collection end time is in the future.")
     return None
+
+
+def _slot_binds(v: CaseView) -> bool:
+    """Fresh apheresis at a facility that publishes capacity for the product."""
+    return v.rules.apheresis_fresh and slot_capacity.books_by_slot(
+        v.session, v.case.manufacturing_site_id, slots.case_product(v.session, v.case))
+
+
+@state_guard("fresh apheresis is collected for a confirmed manufacturing slot where the "
+             "facility books by slot", code="slot_required")
+def confirmed_slot_if_fresh_bound(v: CaseView) -> Failure | None:
+    if not _slot_binds(v):
+        return None
+    res = slots.active_of(v.session, v.case.id or 0)
+    if res is not None and res.status == SlotStatus.confirmed:
+        return None
+    state = f"is only {res.status.value}" if res else "is not booked"
+    return Failure(f"this product's fresh apheresis is collected for a confirmed manufacturing "
+                   f"slot, and the case's slot {state}: book a slot and confirm it with your "
+                   "e-signature first.", {"slot_status": res.status if res else None})
+
+
+@data_guard("fresh apheresis is collected close enough to its slot's manufacturing start",
+            code="collection_far_from_slot",
+            override=Override("slot_override", "override_reason",
+                              "Recording it needs an override with a reason and your "
+                              "e-signature; then reschedule the slot."))
+def collection_near_slot_start(ctx: Ctx, d: RecordCollectionData) -> Failure | None:
+    limit = ctx.rules.max_apheresis_to_start_hours
+    if not ctx.rules.apheresis_fresh or limit is None:
+        return None
+    res = slots.active_of(ctx.session, ctx.case.id or 0)
+    if res is None:
+        return None
+    tz = ctx.tz(SiteScope.manufacturing)
+    start = clock.start_of_local_day(res.day, tz)
+    hours = (start - d.collection_end).total_seconds() / 3600
+    if 0 <= hours <= limit:
+        return None
+    when = "after" if hours < 0 else f"{hours:.0f} h before"
+    return Failure(f"the collection ended {when} the manufacturing slot's start "
+                   f"({clock.fmt_local(start, tz)}); this product allows at most {limit} h.",
+                   {"slot_day": res.day.isoformat(), "hours": round(hours, 1)},
+                   timeline={"slot_day": res.day.isoformat(), "hours_to_slot": round(hours, 1)})
 
 
 # ---- manufacturing and QC --------------------------------------------------------------

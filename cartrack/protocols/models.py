@@ -71,6 +71,21 @@ class ProtocolData(BaseModel):
     warning_fractions: list[float] = PField(default_factory=lambda: [0.5, 0.8])
     bedside_scan_minutes: int = 15
     qc_tests: list[QcTestSpec] = PField(default_factory=lambda: list(DEFAULT_QC_TESTS), min_length=1)
+    # Lead times of the manufacturing slot plan (days, facility calendar). Whether apheresis is
+    # bound to the slot is ``apheresis_fresh``: fresh apheresis is collected for its slot,
+    # cryopreserved apheresis is collected before and decoupled from it.
+    apheresis_to_receipt_days: int = PField(default=1, ge=0, le=30, description=(
+        "apheresis to receipt at the manufacturing facility"))
+    receipt_to_start_days: int = PField(default=0, ge=0, le=30, description=(
+        "receipt at manufacturing to manufacturing start"))
+    manufacturing_days: int = PField(default=14, ge=1, le=120, description=(
+        "manufacturing start to release"))
+    release_to_delivery_days: int = PField(default=2, ge=0, le=30, description=(
+        "release to delivery at the treatment center"))
+    hold_ttl_hours: int = PField(default=48, ge=1, le=24 * 14, description=(
+        "how long a slot hold lives before it expires unless confirmed"))
+    max_apheresis_to_start_hours: int | None = PField(default=None, ge=1, le=24 * 30, description=(
+        "fresh apheresis only: the longest time from collection to manufacturing start"))
 
 
 class Protocol(SQLModel, table=True):

@@ -20,6 +20,7 @@ class Role(StrEnum):
     lab_tech = "lab_tech"
     qa = "qa"
     infusion_staff = "infusion_staff"
+    manufacturing_planner = "manufacturing_planner"  # edits capacity at a facility
 
 
 class SiteKind(StrEnum):

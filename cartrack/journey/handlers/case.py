@@ -5,6 +5,7 @@ from __future__ import annotations
 from cartrack.journey.context import Ctx
 from cartrack.journey.events import CompleteData, ReasonData
 from cartrack.journey.handlers.registry import handles
+from cartrack.scheduling import service as slots
 
 
 @handles("hold")
@@ -21,6 +22,7 @@ def resume(ctx: Ctx, d: ReasonData) -> None:
 @handles("cancel")
 def cancel(ctx: Ctx, d: ReasonData) -> None:
     ctx.case.held_from = None
+    slots.release_for_cancelled(ctx.session, ctx.case, ctx.actor, d.reason)
 
 
 @handles("complete")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cartrack import clock
 from cartrack.alerts.raising import create_alert
 from cartrack.journey.context import Ctx
 from cartrack.journey.events import (
@@ -12,6 +13,7 @@ from cartrack.journey.events import (
 )
 from cartrack.journey.handlers.registry import handles
 from cartrack.journey.transitions import SiteScope
+from cartrack.scheduling import slips
 from cartrack.units import service as units
 from cartrack.units.models import UnitKind, UnitStatus
 from cartrack.users.models import Role
@@ -34,6 +36,8 @@ def record_collection(ctx: Ctx, d: RecordCollectionData) -> None:
                               d.units, collected_at=d.collection_end)
     units.set_status(ctx.session, ctx.actor, made, UnitStatus.collected, site_id=site.id)
     ctx.milestone("collected_at", d.collection_end)
+    slips.check(ctx.session, ctx.case, "collection",
+                clock.local_date(d.collection_end, ctx.tz(SiteScope.collection)))
     ctx.timeline.update(collection_end=d.collection_end, units=[u.unit_id for u in made])
 
 

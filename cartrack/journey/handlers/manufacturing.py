@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cartrack import clock
 from cartrack.journey.context import Ctx
 from cartrack.journey.events import (
     CompleteManufacturingData,
@@ -18,6 +19,8 @@ from cartrack.journey.handlers.registry import handles
 from cartrack.journey.models import QcResult
 from cartrack.journey.transitions import SiteScope
 from cartrack.protocols.service import product_expiry
+from cartrack.scheduling import service as slots
+from cartrack.scheduling import slips
 from cartrack.units import service as units
 from cartrack.units.models import Unit, UnitKind, UnitStatus
 
@@ -28,6 +31,11 @@ def start_manufacturing(ctx: Ctx, d: UnitScanData) -> None:
     ctx.case.next_process_step = 0
     ctx.timeline["unit"] = ctx.units[0].unit_id
     ctx.milestone("manufacturing_started_at", ctx.now)
+    used = slots.consume(ctx.session, ctx.case, ctx.actor)
+    slips.check(ctx.session, ctx.case, "manufacturing_start",
+                clock.local_date(ctx.now, ctx.tz(SiteScope.manufacturing)))
+    if used is not None:
+        ctx.timeline["slot"] = {"day": used.day, "rule_version": used.rule_version}
 
 
 @handles("record_process_step")
@@ -75,6 +83,8 @@ def _release_bags(ctx: Ctx) -> None:
     units.set_status(ctx.session, ctx.actor, bags, UnitStatus.released)
     ctx.timeline["qc"] = {k: v.passed for k, v in latest_qc(ctx.session, ctx.case.id or 0).items()}
     ctx.milestone("released_at", ctx.now)
+    slips.check(ctx.session, ctx.case, "release",
+                clock.local_date(ctx.now, ctx.tz(SiteScope.manufacturing)))
 
 
 @handles("release")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cartrack import clock
 from cartrack.alerts.raising import create_alert
 from cartrack.journey.context import Ctx
 from cartrack.journey.due import ld_end
@@ -19,6 +20,7 @@ from cartrack.journey.guards import second_signer
 from cartrack.journey.handlers.registry import handles
 from cartrack.journey.models import MonitoringCheck
 from cartrack.journey.transitions import SiteScope
+from cartrack.scheduling import slips
 from cartrack.security import Principal
 from cartrack.units import service as units
 from cartrack.units.models import UnitStatus
@@ -32,6 +34,8 @@ def receive_at_treatment_center(ctx: Ctx, d: ReceiveTreatmentData) -> None:
     ctx.timeline.update(shipper_temperature_c=d.shipper_temperature_c,
                         storage_location=d.storage_location)
     ctx.milestone("received_at_treatment_center_at", ctx.now)
+    slips.check(ctx.session, ctx.case, "delivery",
+                clock.local_date(ctx.now, ctx.tz(SiteScope.treatment)))
 
 
 def _note_infusion_window(ctx: Ctx) -> None:
