@@ -4,6 +4,7 @@ UI."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from cartrack.scans.routes import router as scans_router
 from cartrack.scheduling.routes import router as scheduling_router
 from cartrack.security import PUBLIC, warm_up
 from cartrack.settings import get_settings
+from cartrack.shipments.routes import router as shipments_router
 from cartrack.units.routes import router as units_router
 from cartrack.users.routes import router as users_router
 
@@ -44,12 +46,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+STREAMED = re.compile(r"^/api/shipments/[0-9]+/readings$")
+
+
 class BodyLimit:
     """413 for bodies over the limit, whether announced by Content-Length or streamed; 422 for
     NUL characters, which no field of cartrack accepts (and PostgreSQL text cannot store)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int = 0) -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,8 +62,15 @@ class BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await _too_large(self.limit)(scope, receive, send)
+        # A logger file streams through to its route, which reads it line by line under its
+        # own limit and refuses a NUL character with the line it is on.
+        streamed = scope["method"] == "POST" and STREAMED.match(scope.get("path", "")) is not None
+        limit = self.upload_limit if streamed else self.limit
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await _too_large(limit)(scope, receive, send)
+            return
+        if streamed:
+            await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"")
         if _has_nul(query) or b"%00" in query:
@@ -219,11 +231,12 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (users_router, protocols_router, journey_router, units_router, labels_router,
                    scans_router, alerts_router, health_router, analytics_router, fhir_router,
-                   scheduling_router):
+                   scheduling_router, shipments_router):
         app.include_router(router)
 
     _mount_frontend(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,  # type: ignore[arg-type]
+                       upload_limit=settings.max_upload_bytes)
     app.add_middleware(metrics.RequestTimer)
     app.add_middleware(failures.RequestIds)  # every answer carries the request id, 500s too
     # Added last, so it is the outer one: refusals of the body limit and the 500s of

@@ -19,6 +19,7 @@ from cartrack.journey.models import Case
 from cartrack.labels import versions as label_templates
 from cartrack.protocols import service as protocols
 from cartrack.security import Principal, load_principal
+from cartrack.shipments import catalog as shipping_catalog
 from cartrack.units.models import Unit
 from cartrack.users import service as users
 from cartrack.users.models import MembershipIn, Role, SiteIn, SiteKind, User, UserIn
@@ -100,6 +101,7 @@ def seed_reference(session: Session, password: str) -> None:
             memberships=[MembershipIn(role=r, site_code=s) for r, s in memberships]),
             password_rules=False, published_password=True)  # the published demo password
     protocols.load_shipped_catalog(session)
+    shipping_catalog.load_shipped_profiles(session)
     qa = users.user_by_username(session, "qa")
     assert qa is not None
     for template in label_templates.load_shipped(session):

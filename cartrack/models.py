@@ -8,8 +8,9 @@ from cartrack.journey import models as journey
 from cartrack.labels import models as labels
 from cartrack.protocols import models as protocols
 from cartrack.scans import models as scans
+from cartrack.shipments import models as shipments
 from cartrack.units import models as units
 from cartrack.users import models as users
 
 __all__ = ["alerts", "audit", "idempotency", "identity", "journey", "labels", "protocols",
-           "scans", "units", "users"]
+           "scans", "shipments", "units", "users"]

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     token_minutes: int = 60
     temporary_password_hours: int = 24
     max_body_bytes: int = 1_000_000
+    # Logger CSV files stream in (POST /api/shipments/{id}/readings): their own limit.
+    max_upload_bytes: int = 50_000_000
     scheduler_enabled: bool = True
     scheduler_poll_seconds: float = 0.5
     escalation_minutes: int = 10

@@ -93,11 +93,29 @@ class RecordCollectionData(Strict):
         "e-signature)"))
 
 
-class ShipData(Strict):
+Serial = Annotated[str, StringConstraints(min_length=1, max_length=40,
+                                          pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+
+
+class ColdChainIn(Strict):
+    """The cold-chain part of a ship event. A shipper serial from the catalog makes the
+    shipment tracked: its shipper, logger and seal are checked at dispatch."""
+
     scans: Scans
     shipper_type: Text
     courier: Text | None = None
-    tracking_number: Text | None = None
+    tracking_number: Text | None = Field(default=None, description="the air waybill")
+    shipping_profile: str | None = Field(
+        default=None, min_length=2, max_length=32, pattern=r"^[a-z][a-z0-9_]*$",
+        description="default: by direction and product (LN2 vapour for cryopreserved "
+        "material, else 2-8 °C or room temperature as the protocol keeps apheresis)")
+    shipper_serial: Serial | None = None
+    logger_serial: Serial | None = None
+    seal_id: Serial | None = None
+
+
+class ShipData(ColdChainIn):
+    pass
 
 
 class ReceiveData(Strict):
@@ -152,11 +170,8 @@ class OutOfSpecDecisionData(Strict):
     collection_date: date | None = Field(default=None, description="required to recollect")
 
 
-class ShipToTreatmentData(Strict):
-    scans: Scans
-    shipper_type: Text
-    courier: Text | None = None
-    tracking_number: Text | None = None
+class ShipToTreatmentData(ColdChainIn):
+    pass
 
 
 class ReceiveTreatmentData(Strict):

@@ -167,6 +167,12 @@ ALL_DEADLINES = tuple(DeadlineKind)
 
 
 _o = Outcome
+# A tracked shipment (a shipper serial given) leaves only with a fit shipper, logger and seal.
+DISPATCH_GUARDS = ("shipper_in_catalog", "shipper_qualified", "shipper_not_quarantined",
+                   "shipper_not_in_use", "logger_given_and_known", "logger_calibrated",
+                   "logger_range_covers_profile", "seal_given_where_required")
+APHERESIS_EXCURSIONS = ("no_apheresis_excursion_open", "no_apheresis_excursion_rejected")
+PRODUCT_EXCURSIONS = ("no_product_excursion_open", "no_product_excursion_rejected")
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -192,7 +198,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         E.ship_to_manufacturing, frozenset({S.collected}), (R.collection_staff,), X.collection,
         _o(S.shipped_to_manufacturing), "Ship apheresis units to manufacturing",
-        calendar=X.collection, expects=Expect(K.apheresis, (U.collected,), every_unit=True)),
+        calendar=X.collection, expects=Expect(K.apheresis, (U.collected,), every_unit=True),
+        guards=DISPATCH_GUARDS),
     Transition(
         E.receive_at_manufacturing, frozenset({S.shipped_to_manufacturing}), (R.lab_tech,),
         X.manufacturing,
@@ -205,7 +212,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         E.start_manufacturing, frozenset({S.received_at_manufacturing}), (R.lab_tech,),
         X.manufacturing, _o(S.manufacturing, closes=(Close((D.manufacturing_start,)),)),
         "Start manufacturing", calendar=X.manufacturing,
-        expects=Expect(K.apheresis, (U.received,))),
+        expects=Expect(K.apheresis, (U.received,)), guards=APHERESIS_EXCURSIONS),
     Transition(
         E.record_process_step, frozenset({S.manufacturing}), (R.lab_tech,), X.manufacturing,
         _o(), "Record a manufacturing process step", calendar=X.manufacturing,
@@ -255,7 +262,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         _o(S.shipped_to_treatment_center,
            opens=(Open(D.shipment_arrival, "now_plus_shipment_arrival", X.treatment),)),
         "Ship product bags to the treatment center", calendar=X.manufacturing,
-        expects=Expect(K.product, (U.released,), every_unit=True)),
+        expects=Expect(K.product, (U.released,), every_unit=True), guards=DISPATCH_GUARDS),
     Transition(
         E.receive_at_treatment_center, frozenset({S.shipped_to_treatment_center}),
         (R.infusion_staff,), X.treatment,
@@ -279,7 +286,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         _o(S.thawed, opens=(Open(D.thaw_to_infusion, "now_plus_thaw_limit", X.treatment),),
            signs=(Sign("Override: thaw outside the infusion window", when="override"),)),
         "Thaw a product bag", expects=Expect(K.product, (U.stored,)),
-        guards=("ld_complete", "inside_infusion_window")),
+        guards=(*PRODUCT_EXCURSIONS, "ld_complete", "inside_infusion_window")),
     Transition(
         E.infuse, frozenset({S.thawed}), (R.infusion_staff,), X.treatment,
         _o(S.infused, closes=(Close((D.thaw_to_infusion, D.infusion_window)),),
@@ -288,7 +295,7 @@ TRANSITIONS: tuple[Transition, ...] = (
            signs=(Sign("Verified"), Sign("Verified", second_signer=True))),
         "Infuse after the bedside check (two-person e-signature)",
         expects=Expect(K.bedside, (U.thawed,)),
-        guards=("inside_thaw_window", "second_signer_is_infusion_staff")),
+        guards=(*PRODUCT_EXCURSIONS, "inside_thaw_window", "second_signer_is_infusion_staff")),
     Transition(
         E.record_monitoring_check, frozenset({S.infused, S.monitoring}), (R.infusion_staff,),
         X.treatment,

@@ -11,6 +11,7 @@ from cartrack.journey.events import (
     ScheduleCollectionData,
     ShipData,
 )
+from cartrack.journey.handlers import shipping
 from cartrack.journey.handlers.registry import handles
 from cartrack.journey.transitions import SiteScope
 from cartrack.scheduling import slips
@@ -46,6 +47,7 @@ def ship_to_manufacturing(ctx: Ctx, d: ShipData) -> None:
     units.set_status(ctx.session, ctx.actor, ctx.units, UnitStatus.in_transit)
     ctx.timeline.update(shipper_type=d.shipper_type, courier=d.courier,
                         tracking_number=d.tracking_number)
+    shipping.dispatch(ctx, d)
     ctx.milestone("shipped_to_manufacturing_at", ctx.now)
 
 
@@ -68,5 +70,6 @@ def receive_at_manufacturing(ctx: Ctx, d: ReceiveData) -> None:
                               (Role.coordinator.value, case.treatment_site_id)})
     units.set_status(ctx.session, ctx.actor, ctx.units, UnitStatus.received,
                      site_id=ctx.site(SiteScope.manufacturing).id, location=d.storage_location)
+    shipping.receive(ctx)
     ctx.milestone("received_at_manufacturing_at", ctx.now)
 

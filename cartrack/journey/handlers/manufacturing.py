@@ -15,6 +15,7 @@ from cartrack.journey.events import (
     UnitScanData,
 )
 from cartrack.journey.guards import latest_qc
+from cartrack.journey.handlers import shipping
 from cartrack.journey.handlers.registry import handles
 from cartrack.journey.models import QcResult
 from cartrack.journey.transitions import SiteScope
@@ -128,4 +129,5 @@ def ship_to_treatment_center(ctx: Ctx, d: ShipToTreatmentData) -> None:
     units.set_status(ctx.session, ctx.actor, ctx.units, UnitStatus.in_transit)
     ctx.timeline.update(shipper_type=d.shipper_type, courier=d.courier,
                         tracking_number=d.tracking_number)
+    shipping.dispatch(ctx, d)
     ctx.milestone("shipped_to_treatment_center_at", ctx.now)

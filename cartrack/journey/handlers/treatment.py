@@ -17,6 +17,7 @@ from cartrack.journey.events import (
     ThawData,
 )
 from cartrack.journey.guards import second_signer
+from cartrack.journey.handlers import shipping
 from cartrack.journey.handlers.registry import handles
 from cartrack.journey.models import MonitoringCheck
 from cartrack.journey.transitions import SiteScope
@@ -33,6 +34,7 @@ def receive_at_treatment_center(ctx: Ctx, d: ReceiveTreatmentData) -> None:
                      site_id=ctx.site(SiteScope.treatment).id, location=d.storage_location)
     ctx.timeline.update(shipper_temperature_c=d.shipper_temperature_c,
                         storage_location=d.storage_location)
+    shipping.receive(ctx)
     ctx.milestone("received_at_treatment_center_at", ctx.now)
     slips.check(ctx.session, ctx.case, "delivery",
                 clock.local_date(ctx.now, ctx.tz(SiteScope.treatment)))
