@@ -59,8 +59,9 @@ class EnrollIn(Strict):
     # Null is accepted for the one not given; the schema names only the objects.
     patient: PatientIn | None = Field(None, json_schema_extra=_object_only)
     fhir_patient: dict[str, Any] | None = Field(
-        default=None, json_schema_extra=_object_only, description="a FHIR R5 Patient resource instead of typed patient fields; "
-        "the MRN is its identifier with the treatment center's MRN system")
+        default=None, json_schema_extra=_object_only,
+        description="a FHIR R5 Patient resource instead of typed patient fields; the MRN is its "
+                    "identifier with the treatment center's MRN system")
     product: str = Field(min_length=2, max_length=40, description="protocol product code")
     protocol_version: int | None = Field(default=None, ge=1, description="default: current")
     collection_site: str = Field(min_length=1, max_length=32)
