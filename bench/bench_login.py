@@ -27,6 +27,7 @@ from cartrack import clock, demo
 from cartrack.app import create_app
 from cartrack.db import engine_for, new_session
 from cartrack.migrate import upgrade
+from cartrack.security import hash_password
 from cartrack.settings import get_settings
 from cartrack.users.models import User
 
@@ -44,9 +45,13 @@ def prepare(directory: str) -> None:
     with new_session() as s:
         demo.seed_reference(s, PASSWORD)
         users = {u.username: u for u in s.exec(select(User)).all()}
+        # Real accounts, not the demo's published-password ones: hashed at the standard cost,
+        # as the dummy hash an unknown username is checked against is.
+        for name in ("coordinator", "qa", "lab_tech"):
+            users[name].password_hash = hash_password(PASSWORD)
         users["qa"].locked_until = clock.now() + timedelta(days=1)
         users["lab_tech"].active = False
-        s.add_all([users["qa"], users["lab_tech"]])
+        s.add_all([users["coordinator"], users["qa"], users["lab_tech"]])
         s.commit()
 
 

@@ -69,6 +69,16 @@ def visible_case(session: Session, principal: Principal, case_id: int) -> Case:
     return case
 
 
+def phi_site_filter(principal: Principal) -> ColumnElement[bool]:
+    """The SQL condition for the cases whose patient details this user may see."""
+    sites = principal.site_ids(*CASE_ROLES)
+    if None in sites:
+        return literal(True)
+    ids = [s for s in sites if s is not None]
+    return literal(True) == (col(Case.collection_site_id).in_(ids)
+                             | col(Case.treatment_site_id).in_(ids))
+
+
 def visible_site_filter(principal: Principal) -> ColumnElement[bool]:
     """The SQL condition for the cases this user may see."""
     sites = principal.site_ids(*CASE_ROLES)

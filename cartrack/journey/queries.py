@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
 from cartrack.alerts.models import Deadline, DeadlineStatus
@@ -17,7 +18,7 @@ from cartrack.identity.identifiers import (
     validate_printed,
 )
 from cartrack.journey import schemas as sc
-from cartrack.journey.access import can_see_phi, visible_site_filter
+from cartrack.journey.access import can_see_phi, phi_site_filter, visible_site_filter
 from cartrack.journey.actions import available_actions
 from cartrack.journey.guards import latest_qc
 from cartrack.journey.models import Case, CaseEvent, MonitoringCheck, Patient, QcResult, State
@@ -57,7 +58,7 @@ def _next_deadlines(session: Session, case_ids: list[int]) -> dict[int, Deadline
 
 
 def summary(case: Case, protocol: Protocol, sites: dict[int, Site],
-            next_deadline: Deadline | None) -> sc.CaseSummary:
+            next_deadline: Deadline | None, patient: Patient | None = None) -> sc.CaseSummary:
     return sc.CaseSummary(
         id=case.id or 0, coi=case.coi, coi_check=printed_coi(case.coi).check, state=case.state,
         held_from=case.held_from, version=case.version, product=protocol.product,
@@ -66,6 +67,7 @@ def summary(case: Case, protocol: Protocol, sites: dict[int, Site],
         treatment_site=sites[case.treatment_site_id].code,
         next_deadline=deadline_out(next_deadline) if next_deadline else None,
         updated_at=case.updated_at,
+        patient=sc.PatientOut.model_validate(patient, from_attributes=True) if patient else None,
     )
 
 
@@ -75,7 +77,7 @@ def list_cases(session: Session, principal: Principal, *, states: list[State], q
     if states:
         where.append(col(Case.state).in_(states))
     if q:
-        where.append(_search_filter(q))
+        where.append(_search_filter(q, principal))
     total = session.exec(select(func.count()).select_from(Case).where(*where)).one()
     cases = list(session.exec(select(Case).where(*where)
                               .order_by(col(Case.updated_at).desc(), col(Case.id).desc())
@@ -83,15 +85,28 @@ def list_cases(session: Session, principal: Principal, *, states: list[State], q
     protocols = _protocols(session, {c.protocol_id for c in cases})
     sites = _sites(session)
     nexts = _next_deadlines(session, [c.id or 0 for c in cases])
-    items = [summary(c, protocols[c.protocol_id], sites, nexts.get(c.id or 0)) for c in cases]
+    patients = _patients(session, [c.patient_id for c in cases if can_see_phi(principal, c)])
+    items = [summary(c, protocols[c.protocol_id], sites, nexts.get(c.id or 0),
+                     patients.get(c.patient_id)) for c in cases]
     return Page[sc.CaseSummary](items=items, total=int(total), limit=limit, offset=offset)
 
 
-def _search_filter(q: str) -> ColumnElement[bool]:
-    """Search by COI or unit ID, typed with or without the check character; a typed check
-    character that does not match is refused rather than silently ignored."""
+def _patients(session: Session, ids: list[int]) -> dict[int, Patient]:
+    if not ids:
+        return {}
+    return {p.id or 0: p for p in session.exec(select(Patient).where(col(Patient.id).in_(ids)))}
+
+
+def _search_filter(q: str, principal: Principal) -> ColumnElement[bool]:
+    """COI or unit ID, typed with or without the check character (a typed check character that
+    does not match is refused rather than silently ignored); for users who may see patient
+    details, also the patient's name, MRN or date of birth, among those cases only."""
+    return or_(_identifier_filter(q), and_(phi_site_filter(principal), _patient_filter(q)))
+
+
+def _identifier_filter(q: str) -> ColumnElement[bool]:
     text = q.strip().upper().replace(" ", "")
-    if len(text) == 16:
+    if len(text) == 16 and text.isalnum() and any(c.isdigit() for c in text):
         try:
             _, value = validate_printed(text)
         except IdentifierError as exc:
@@ -100,7 +115,27 @@ def _search_filter(q: str) -> ColumnElement[bool]:
     if text.startswith("CH"):
         return col(Case.coi).startswith(text[:15])
     sub = select(Unit.case_id).where(col(Unit.unit_id).startswith(text[:15]))
-    return or_(col(Case.id).in_(sub))
+    return col(Case.id).in_(sub)
+
+
+def _patient_filter(q: str) -> ColumnElement[bool]:
+    words = q.strip().lower()
+    full = func.lower(col(Patient.given_name) + " " + col(Patient.family_name))
+    matches = [full.contains(words, autoescape=True),
+               func.lower(col(Patient.family_name) + " " + col(Patient.given_name)).contains(
+                   words, autoescape=True),
+               func.lower(col(Patient.mrn)) == words]
+    born = _as_date(q.strip())
+    if born is not None:
+        matches.append(col(Patient.date_of_birth) == born)
+    return col(Case.patient_id).in_(select(Patient.id).where(or_(*matches)))
+
+
+def _as_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def detail(session: Session, principal: Principal, case: Case) -> sc.CaseDetail:
@@ -111,8 +146,8 @@ def detail(session: Session, principal: Principal, case: Case) -> sc.CaseDetail:
     deadlines = list(session.exec(select(Deadline).where(Deadline.case_id == case.id)
                                   .order_by(col(Deadline.due_at), col(Deadline.id))).all())
     open_ones = [d for d in deadlines if d.status == DeadlineStatus.open]
-    base = summary(case, protocol, sites, open_ones[0] if open_ones else None)
     patient = session.get(Patient, case.patient_id) if can_see_phi(principal, case) else None
+    base = summary(case, protocol, sites, open_ones[0] if open_ones else None, patient)
     bags = list(session.exec(select(Unit).where(Unit.case_id == case.id)
                              .order_by(col(Unit.id))).all())
     by_pk = {u.id: u.unit_id for u in bags}
@@ -122,10 +157,7 @@ def detail(session: Session, principal: Principal, case: Case) -> sc.CaseDetail:
     checks = session.exec(select(MonitoringCheck).where(MonitoringCheck.case_id == case.id)
                           .order_by(col(MonitoringCheck.day))).all()
     return sc.CaseDetail(
-        **base.model_dump(),
-        patient=sc.PatientOut(given_name=patient.given_name, family_name=patient.family_name,
-                              date_of_birth=patient.date_of_birth, mrn=patient.mrn)
-        if patient else None,
+        **dict(base),
         collection_date=case.collection_date, manufacturing_slot=case.manufacturing_slot,
         planned_infusion_date=case.planned_infusion_date, ld_started_on=case.ld_started_on,
         ld_completed_on=case.ld_completed_on, ld_regimen=case.ld_regimen,

@@ -23,7 +23,9 @@ router = APIRouter(prefix="/api", tags=["journey"], route_class=idempotency.Rout
 CASE_ACCESS = Access(*CASE_ROLES)
 CaseId = Path(ge=1, le=2**31 - 1)
 Search = Query(None, min_length=1, max_length=40, pattern=r"^[^\x00]*$",
-               description="COI or unit ID, with or without the check character")
+               description="COI or unit ID, with or without the check character; for users "
+                           "who may see patient details, also a patient's name, MRN or date of "
+                           "birth (YYYY-MM-DD)")
 
 
 @router.get("/journey")

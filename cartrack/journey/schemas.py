@@ -77,6 +77,8 @@ class CaseSummary(BaseModel):
     treatment_site: str
     next_deadline: DeadlineOut | None
     updated_at: datetime
+    patient: PatientOut | None = Field(
+        None, description="only for users who may see this case's patient details")
 
 
 class PatientOut(BaseModel):
@@ -247,7 +249,6 @@ class ActionOut(BaseModel):
 
 
 class CaseDetail(CaseSummary):
-    patient: PatientOut | None
     collection_date: date | None
     manufacturing_slot: str | None
     planned_infusion_date: date | None

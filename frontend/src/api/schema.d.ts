@@ -1142,7 +1142,8 @@ export interface components {
             /** Monitoring */
             monitoring: components["schemas"]["MonitoringOut"][];
             next_deadline: components["schemas"]["DeadlineOut"] | null;
-            patient: components["schemas"]["PatientOut"] | null;
+            /** @description only for users who may see this case's patient details */
+            patient?: components["schemas"]["PatientOut"] | null;
             /** Planned Infusion Date */
             planned_infusion_date: string | null;
             /** Product */
@@ -1211,6 +1212,8 @@ export interface components {
             /** Manufacturing Site */
             manufacturing_site: string;
             next_deadline: components["schemas"]["DeadlineOut"] | null;
+            /** @description only for users who may see this case's patient details */
+            patient?: components["schemas"]["PatientOut"] | null;
             /** Product */
             product: string;
             /** Protocol Version */
@@ -4533,7 +4536,7 @@ export interface operations {
         parameters: {
             query?: {
                 state?: components["schemas"]["State"][];
-                /** @description COI or unit ID, with or without the check character */
+                /** @description COI or unit ID, with or without the check character; for users who may see patient details, also a patient's name, MRN or date of birth (YYYY-MM-DD) */
                 q?: string | null;
                 limit?: number;
                 offset?: number;

@@ -30,3 +30,21 @@ test("rows are coloured by risk: red under 2 h or overdue, amber under 24 h", ()
   // Links route by numeric case id only (no PHI in URLs).
   expect(within(rows[0]).getByRole("link")).toHaveAttribute("href", "/cases/1");
 });
+
+test("the patient column appears only when the server sends patient details", () => {
+  const patient = { given_name: "Amelia", family_name: "Okafor-Lind", date_of_birth: "1971-03-09", mrn: "MRN-77410" };
+  const { unmount } = render(
+    <MemoryRouter>
+      <CaseTable items={[{ ...base, id: 1, state: "enrolled", next_deadline: null, patient }]} />
+    </MemoryRouter>,
+  );
+  expect(screen.getByRole("columnheader", { name: "Patient" })).toBeInTheDocument();
+  expect(screen.getAllByRole("row")[1]).toHaveTextContent("Okafor-Lind, Amelia MRN MRN-77410 · born 1971-03-09");
+  unmount();
+  render(
+    <MemoryRouter>
+      <CaseTable items={[{ ...base, id: 2, state: "enrolled", next_deadline: null, patient: null }]} />
+    </MemoryRouter>,
+  );
+  expect(screen.queryByRole("columnheader", { name: "Patient" })).toBeNull();
+});

@@ -32,6 +32,8 @@ export function CaseBoard() {
     setSearch(q.trim());
   };
   const page = cases.data;
+  // Clinical staff may also find a patient; the server decides case by case what matches.
+  const findsPatients = (["coordinator", "collection_staff", "infusion_staff", "admin"] as const).some((r) => hasRole(r));
   return (
     <section aria-labelledby="board-title">
       <div className="page-head">
@@ -41,8 +43,9 @@ export function CaseBoard() {
       {/* biome-ignore lint/a11y/useSemanticElements: a form with the search role; <search> is not yet known to every screen reader */}
       <form className="toolbar" role="search" onSubmit={submit}>
         <div className="field">
-          <label htmlFor="case-search">Search by COI or unit ID</label>
-          <input id="case-search" value={q} onChange={(e) => setQ(e.target.value)} placeholder="CHA9999… or A9999…" />
+          <label htmlFor="case-search">{findsPatients ? "Search by COI, unit ID, patient name, MRN or date of birth" : "Search by COI or unit ID"}</label>
+          <input id="case-search" value={q} onChange={(e) => setQ(e.target.value)}
+            placeholder={findsPatients ? "CHA9999…, a name, an MRN or 1970-01-31" : "CHA9999… or A9999…"} />
         </div>
         <div className="field">
           <label htmlFor="case-state">State</label>
@@ -73,12 +76,14 @@ export function CaseBoard() {
 export function CaseTable({ items, empty = "No cases match." }: { items: CaseSummary[]; empty?: string }) {
   const now = useNow(15_000);
   if (!items.length) return <p>{empty}</p>;
+  const withPatients = items.some((c) => c.patient);
   return (
     <table className="cases">
       <caption className="sr-only">Cases, most recently changed first</caption>
       <thead>
         <tr>
           <th scope="col">COI</th>
+          {withPatients ? <th scope="col">Patient</th> : null}
           <th scope="col">Product</th>
           <th scope="col">State</th>
           <th scope="col">Sites</th>
@@ -91,6 +96,11 @@ export function CaseTable({ items, empty = "No cases match." }: { items: CaseSum
           return (
             <tr key={c.id} className={`risk-row risk-${risk}`} data-risk={risk}>
               <th scope="row"><Link to={`/cases/${c.id}`}><Ident value={c.coi} check={c.coi_check} /></Link></th>
+              {withPatients ? (
+                <td className="patient">
+                  {c.patient ? <>{c.patient.family_name}, {c.patient.given_name} <span className="muted">MRN {c.patient.mrn} · born {c.patient.date_of_birth}</span></> : <span className="muted">—</span>}
+                </td>
+              ) : null}
               <td>{c.product} <span className="muted">v{c.protocol_version}</span></td>
               <td><StateBadge state={c.state} />{c.held_from ? <span className="muted"> (from {stateLabel(c.held_from).toLowerCase()})</span> : null}</td>
               <td className="sites">{c.collection_site} → {c.manufacturing_site} → {c.treatment_site}</td>
