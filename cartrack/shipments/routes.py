@@ -33,7 +33,15 @@ from cartrack.shipments.models import (
     ShipperStatus,
     ShipperUpdate,
 )
-from cartrack.shipments.report import ExcursionOut, ImportOut, ShipmentOut, shipment_out
+from cartrack.shipments.receipt import ReceiptIn, record_receipt
+from cartrack.shipments.report import (
+    ExcursionOut,
+    ImportOut,
+    ReportOut,
+    ShipmentOut,
+    build_report,
+    shipment_out,
+)
 from cartrack.users.models import Role
 
 router = APIRouter(prefix="/api", tags=["shipments"])
@@ -42,6 +50,7 @@ PROFILE_EDITORS = Access(Role.admin, Role.qa)
 LOGISTICS = Access(Role.admin, Role.lab_tech, Role.collection_staff)
 CASE_ACCESS = Access(*CASE_ROLES)
 QA = Access(Role.qa)
+RECEIVERS = Access(Role.lab_tech, Role.infusion_staff, Role.qa)
 ShipmentId = Path(ge=1, le=2**31 - 1)
 ExcursionId = Path(ge=1, le=2**31 - 1)
 SerialPath = Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -122,6 +131,22 @@ def get_shipment(session: SessionDep, shipment_id: int = ShipmentId,
                  principal: Principal = Depends(CASE_ACCESS)) -> ShipmentOut:
     """A shipment with its profile, summary, excursions and data gaps."""
     return shipment_out(session, service.visible_shipment(session, principal, shipment_id))
+
+
+@router.get("/shipments/{shipment_id}/report")
+def report(session: SessionDep, shipment_id: int = ShipmentId,
+           principal: Principal = Depends(CASE_ACCESS)) -> ReportOut:
+    """The shipment report as JSON: header, custody points, profile, summary, excursions, and
+    the readings for a chart with the limit band."""
+    return build_report(session, service.visible_shipment(session, principal, shipment_id))
+
+
+@router.post("/shipments/{shipment_id}/receipt")
+def receipt_check(session: SessionDep, body: ReceiptIn, shipment_id: int = ShipmentId,
+                  principal: Principal = Depends(RECEIVERS)) -> ShipmentOut:
+    """The signed receipt checklist, after the receive event: all items pass → accepted; a
+    failed item → rejected, or accepted with deviation when QA signs it off."""
+    return shipment_out(session, record_receipt(session, principal, shipment_id, body))
 
 
 READINGS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {

@@ -3,12 +3,13 @@ recomputed from the readings, raise a critical alert and wait for QA's signed di
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from cartrack import clock
+from cartrack.alerts.models import Alert
 from cartrack.alerts.raising import create_alert
 from cartrack.audit import service as audit
 from cartrack.errors import Conflict, Forbidden, NotFound
@@ -58,11 +59,33 @@ def open_shipment(session: Session, actor: Principal, case: Case, direction: Dir
         shipper = catalog.get_shipper(session, shipper_serial)
         shipper.status = ShipperStatus.in_use
         session.add(shipper)
+    shipment.late_alert_id = _schedule_late_alert(session, case, shipment, profile).id
     _record(session, actor, "dispatch", shipment,
             new=shipment.model_dump(mode="json", exclude={"id"}) | {"profile": profile.code,
                                                                     "profile_version":
                                                                         profile.version})
     return shipment
+
+
+LATE_MARGIN = timedelta(hours=4)
+
+
+def _schedule_late_alert(session: Session, case: Case, shipment: Shipment,
+                         profile: ShippingProfile) -> Alert:
+    """``shipment_late``: still not received 4 h before the profile's transit limit (half the
+    limit for a short one). Receipt cancels it."""
+    limit = timedelta(hours=profile.max_transit_hours)
+    fire_at = clock.as_utc(shipment.handed_over_at) + limit - min(LATE_MARGIN, limit / 2)
+    sender = (Role.collection_staff.value, case.collection_site_id) \
+        if shipment.direction == Direction.apheresis_to_manufacturing else \
+        (Role.lab_tech.value, case.manufacturing_site_id)
+    return create_alert(
+        session, case.id, kind="shipment_late", severity="warning",
+        title=f"Shipment {shipment.id} not yet received",
+        message=f"Case {case.coi}: shipment {shipment.id} ({profile.code}) is not received and "
+                f"its {profile.max_transit_hours:g} h transit limit is near; call the courier.",
+        targets={(Role.coordinator.value, case.treatment_site_id), sender},
+        fire_at=fire_at, data={"shipment_id": shipment.id})
 
 
 def in_transit(session: Session, case_id: int, direction: Direction) -> Shipment | None:
@@ -85,6 +108,10 @@ def close_shipment(session: Session, actor: Principal, case: Case, direction: Di
         shipper = catalog.get_shipper(session, shipment.shipper_serial)
         shipper.status = ShipperStatus.quarantine
         session.add(shipper)
+    late = session.get(Alert, shipment.late_alert_id) if shipment.late_alert_id else None
+    if late is not None and late.status == "pending":
+        late.status = "cancelled"
+        session.add(late)
     _record(session, actor, "receive", shipment, old={"status": ShipmentStatus.in_transit},
             new={"status": shipment.status, "received_at": shipment.received_at,
                  "shipper_status": ShipperStatus.quarantine if shipment.shipper_serial else None})
@@ -100,13 +127,17 @@ def profile_of(session: Session, shipment: Shipment) -> ShippingProfile:
     return profile
 
 
-def analysis_of(session: Session, shipment: Shipment) -> Analysis:
-    profile = profile_of(session, shipment)
+def readings_of(session: Session, shipment: Shipment) -> list[Reading]:
     rows = session.exec(select(TemperatureReading.at, TemperatureReading.temp_c).where(
         TemperatureReading.shipment_id == shipment.id).order_by(col(TemperatureReading.at))).all()
-    readings = [Reading(clock.as_utc(at), temp) for at, temp in rows]
-    return analyse(readings, profile.rules(), profile.logger_interval_minutes,
-                   with_mkt=profile.mkt)
+    return [Reading(clock.as_utc(at), temp) for at, temp in rows]
+
+
+def analysis_of(session: Session, shipment: Shipment,
+                readings: list[Reading] | None = None) -> Analysis:
+    profile = profile_of(session, shipment)
+    return analyse(readings_of(session, shipment) if readings is None else readings,
+                   profile.rules(), profile.logger_interval_minutes, with_mkt=profile.mkt)
 
 
 def excursions_of(session: Session, shipment_id: int) -> list[Excursion]:
