@@ -129,6 +129,7 @@ class Shipment(SQLModel, table=True):
     received_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     received_by: int | None = Field(default=None, foreign_key="user.id")
     late_alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    hold_alert_id: int | None = Field(default=None, foreign_key="alert.id")
     # the signed receipt check: accepted | accepted_with_deviation | rejected
     receipt: ReceiptOutcome | None = Field(default=None, sa_column=Column(
         EnumText(ReceiptOutcome, 30)))

@@ -24,6 +24,7 @@ from cartrack.shipments.models import (
     Excursion,
     Shipment,
     ShipmentStatus,
+    Shipper,
     ShipperStatus,
     ShippingProfile,
     TemperatureReading,
@@ -60,6 +61,10 @@ def open_shipment(session: Session, actor: Principal, case: Case, direction: Dir
         shipper.status = ShipperStatus.in_use
         session.add(shipper)
     shipment.late_alert_id = _schedule_late_alert(session, case, shipment, profile).id
+    if shipper_serial and profile.code == "ln2_vapour":
+        shipment.hold_alert_id = _schedule_hold_alert(session, case, shipment,
+                                                      catalog.get_shipper(session,
+                                                                          shipper_serial)).id
     _record(session, actor, "dispatch", shipment,
             new=shipment.model_dump(mode="json", exclude={"id"}) | {"profile": profile.code,
                                                                     "profile_version":
@@ -88,6 +93,25 @@ def _schedule_late_alert(session: Session, case: Case, shipment: Shipment,
         fire_at=fire_at, data={"shipment_id": shipment.id})
 
 
+HOLD_MARGIN = 0.8
+
+
+def _schedule_hold_alert(session: Session, case: Case, shipment: Shipment, shipper: Shipper
+                         ) -> Alert:
+    """``shipper_hold_margin``: a dry shipper still travelling at 80 % of its nominal hold."""
+    fire_at = clock.as_utc(shipment.handed_over_at) + timedelta(
+        hours=shipper.nominal_hold_hours * HOLD_MARGIN)
+    return create_alert(
+        session, case.id, kind="shipper_hold_margin", severity="critical",
+        title=f"Dry shipper {shipper.serial} near the end of its hold",
+        message=f"Case {case.coi}: shipment {shipment.id} in dry shipper {shipper.serial} has "
+                f"used 80 % of its {shipper.nominal_hold_hours:g} h nominal hold; arrange a "
+                "recharge or a shipper swap with the courier now.",
+        targets={(Role.coordinator.value, case.treatment_site_id),
+                 (Role.lab_tech.value, case.manufacturing_site_id)},
+        fire_at=fire_at, data={"shipment_id": shipment.id, "shipper": shipper.serial})
+
+
 def in_transit(session: Session, case_id: int, direction: Direction) -> Shipment | None:
     return session.exec(select(Shipment).where(
         Shipment.case_id == case_id, Shipment.direction == direction,
@@ -108,10 +132,11 @@ def close_shipment(session: Session, actor: Principal, case: Case, direction: Di
         shipper = catalog.get_shipper(session, shipment.shipper_serial)
         shipper.status = ShipperStatus.quarantine
         session.add(shipper)
-    late = session.get(Alert, shipment.late_alert_id) if shipment.late_alert_id else None
-    if late is not None and late.status == "pending":
-        late.status = "cancelled"
-        session.add(late)
+    for alert_id in (shipment.late_alert_id, shipment.hold_alert_id):
+        alert = session.get(Alert, alert_id) if alert_id else None
+        if alert is not None and alert.status == "pending":
+            alert.status = "cancelled"
+            session.add(alert)
     _record(session, actor, "receive", shipment, old={"status": ShipmentStatus.in_transit},
             new={"status": shipment.status, "received_at": shipment.received_at,
                  "shipper_status": ShipperStatus.quarantine if shipment.shipper_serial else None})
@@ -163,6 +188,14 @@ def reconcile(session: Session, actor: Principal, shipment: Shipment, analysis: 
                             events=found.events)
             new.append(row)
         else:
+            grew = (found.duration_minutes > row.duration_minutes
+                    or abs(found.extreme_c - found.rule.threshold_c)
+                    > abs(row.extreme_c - found.rule.threshold_c))
+            if grew and row.disposition != Disposition.pending_qa:
+                # QA decided on less than the readings now show: the decision is reopened.
+                row.disposition, row.disposition_reason = Disposition.pending_qa, None
+                row.disposition_by = row.disposition_at = row.signature_id = None
+                new.append(row)
             row.ended_at, row.duration_minutes = found.ended_at, found.duration_minutes
             row.extreme_c, row.events = found.extreme_c, found.events
             row.triggered_at = found.triggered_at

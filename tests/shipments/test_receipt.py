@@ -115,7 +115,7 @@ def test_a_transit_past_the_profile_limit_is_precomputed_as_a_failed_item(
     assert r.json()["receipt_checklist"]["failed"] == ["within_transit_limit"]
 
 
-def test_a_late_alert_is_scheduled_at_dispatch_and_cancelled_by_receipt(
+def test_late_and_hold_margin_alerts_are_scheduled_at_dispatch_and_cancelled_by_receipt(
         client: Any, auth: Any, frozen: Any, session: Session) -> None:
     j = Journey(client, auth)
     cid, sid = shipped(j)
@@ -125,10 +125,14 @@ def test_a_late_alert_is_scheduled_at_dispatch_and_cancelled_by_receipt(
     [apheresis] = [a for a in lates if a.data["shipment_id"] != sid]
     assert apheresis.status == "cancelled"  # that shipment was received long ago
     assert clock.as_utc(late.fire_at) == clock.now() + timedelta(hours=240 - 4)
+    [hold] = session.exec(select(Alert).where(Alert.kind == "shipper_hold_margin")).all()
+    assert hold.severity == "critical" and "DS-1" in hold.title
+    assert clock.as_utc(hold.fire_at) == clock.now() + timedelta(hours=240 * 0.8)
     session.rollback()
     j.to(cid, "received_at_treatment_center")
     session.expire_all()
     assert session.get(Alert, late.id).status == "cancelled"  # type: ignore[union-attr]
+    assert session.get(Alert, hold.id).status == "cancelled"  # type: ignore[union-attr]
 
 
 def test_the_json_report_has_header_custody_summary_excursions_and_chart_readings(

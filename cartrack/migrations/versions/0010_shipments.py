@@ -86,6 +86,7 @@ def upgrade() -> None:
     sa.Column("received_at", cartrack.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column("received_by", sa.Integer(), nullable=True),
     sa.Column("late_alert_id", sa.Integer(), nullable=True),
+    sa.Column("hold_alert_id", sa.Integer(), nullable=True),
     sa.Column("receipt", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
     sa.Column("receipt_checklist", sa.JSON(), nullable=True),
     sa.Column("receipt_signature_id", sa.Integer(), nullable=True),
@@ -94,6 +95,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(["profile_id"], ["shipping_profile.id"], ),
     sa.ForeignKeyConstraint(["received_by"], ["user.id"], ),
     sa.ForeignKeyConstraint(["late_alert_id"], ["alert.id"], ),
+    sa.ForeignKeyConstraint(["hold_alert_id"], ["alert.id"], ),
     sa.ForeignKeyConstraint(["receipt_signature_id"], ["signature.id"], ),
     sa.PrimaryKeyConstraint("id")
     )
