@@ -149,11 +149,12 @@ def receipt_check(session: SessionDep, body: ReceiptIn, shipment_id: int = Shipm
     return shipment_out(session, record_receipt(session, principal, shipment_id, body))
 
 
+MAX_JSON_READINGS = 20_000  # larger logs come as CSV, streamed
+JsonReadings = TypeAdapter(Annotated[list[ingest.ReadingIn], Field(max_length=MAX_JSON_READINGS)])
 READINGS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {
-        "type": "array", "maxItems": 20_000,
-        "items": TypeAdapter(ingest.ReadingIn).json_schema(ref_template="{model}")}}}},
-    "description": None}
+        "type": "array", "maxItems": MAX_JSON_READINGS,
+        "items": TypeAdapter(ingest.ReadingIn).json_schema(ref_template="{model}")}}}}}
 Tz = Query(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$",
            description="the logger's time zone, for CSV times without a UTC offset")
 
@@ -193,7 +194,7 @@ def post_readings(request: Request, session: SessionDep, shipment_id: int = Ship
     else:
         raw = b"".join(_chunks(request, settings.max_body_bytes))
         try:
-            readings = TypeAdapter(list[ingest.ReadingIn]).validate_json(raw or b"null")
+            readings = JsonReadings.validate_json(raw or b"null")
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from None
         counts = ingest.store(session, shipment, ingest.json_rows(readings))
