@@ -7,10 +7,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from cartrack import clock
 from cartrack import demo_history_steps as history
+from cartrack import demo_shipments as cold_chain
+from cartrack.audit.models import AuditEntry
 from cartrack.demo_history import HISTORY_DAYS
 from cartrack.identity.identifiers import printed_unit
 from cartrack.journey import events as sc
@@ -20,6 +23,7 @@ from cartrack.labels import versions as label_templates
 from cartrack.protocols import service as protocols
 from cartrack.security import Principal, load_principal
 from cartrack.shipments import catalog as shipping_catalog
+from cartrack.shipments.models import Direction
 from cartrack.units.models import Unit
 from cartrack.users import service as users
 from cartrack.users.models import MembershipIn, Role, SiteIn, SiteKind, User, UserIn
@@ -66,6 +70,7 @@ PATIENTS = [
 PROGRESS = [0, 1, 2, 3, 4, 6, 7, 8, 10, 11, 13, 3]
 
 _EVENT = TypeAdapter(sc.EventIn)
+TODAY_STARTED = timedelta(hours=6)
 
 
 def seed(session: Session, password: str) -> int:
@@ -75,7 +80,14 @@ def seed(session: Session, password: str) -> int:
     with clock.using(lambda: now - timedelta(days=HISTORY_DAYS + 30)):
         seed_reference(session, password)
     history_cases = seed_history(session, password, now)
-    seed_cases(session, password)
+    # Today's cases start a few hours ago (after the history's last entry), so the shipments
+    # in transit have logger data up to now.
+    last = session.exec(select(func.max(AuditEntry.at))).one()
+    start = max(now - TODAY_STARTED, clock.as_utc(last) if last else now - TODAY_STARTED)
+    with clock.using(lambda: start):
+        seed_cases(session, password)
+    lab_tech = session.exec(select(User).where(User.username == "lab_tech")).one()
+    cold_chain.add_logger_data(session, load_principal(session, lab_tech, "demo"), start)
     return history_cases + len(PATIENTS)
 
 
@@ -113,6 +125,7 @@ def seed_reference(session: Session, password: str) -> None:
 def seed_cases(session: Session, password: str) -> None:
     people = {u.username: load_principal(session, u, "demo")
               for u in session.exec(select(User)).all()}
+    cold_chain.seed_catalog(session, people["lab_tech"])
     for i, (given, family, dob, mrn, product) in enumerate(PATIENTS):
         case = journey.enroll(session, people["coordinator"], sc.EnrollIn(
             patient=sc.PatientIn(given_name=given, family_name=family, date_of_birth=dob, mrn=mrn),
@@ -158,7 +171,8 @@ def _collect(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
 def _ship(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
     _event(s, p["collection_staff"], c, "ship_to_manufacturing", {
         "scans": _scans(s, c, "apheresis"), "shipper_type": "2-8 °C validated shipper",
-        "courier": "MedCourier", "tracking_number": f"MC{c.id:06d}"})
+        "courier": "MedCourier", "tracking_number": f"MC{c.id:06d}",
+        **cold_chain.cold_chain(s, c, Direction.apheresis_to_manufacturing)})
 
 
 def _receive(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
@@ -197,7 +211,9 @@ def _release(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
 
 def _ship_tc(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
     _event(s, p["lab_tech"], c, "ship_to_treatment_center", {
-        "scans": _scans(s, c, "product"), "shipper_type": "LN2 dry shipper"})
+        "scans": _scans(s, c, "product"), "shipper_type": "LN2 dry shipper",
+        "courier": "World Courier", "tracking_number": f"176-{c.id:08d}",
+        **cold_chain.cold_chain(s, c, Direction.product_to_treatment_center)})
 
 
 def _receive_tc(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:

@@ -26,6 +26,7 @@ from cartrack.errors import Invalid
 from cartrack.shipments.models import Shipment, TemperatureReading
 
 BATCH = 5000
+Row = tuple[str | None, datetime, float]  # logger serial (None: the shipment's), UTC time, °C
 MIN_C, MAX_C = -273.0, 100.0
 
 
@@ -114,7 +115,7 @@ def _temp(line: int, text: str) -> float:
 
 
 def csv_rows(chunks: Iterable[bytes], tz: ZoneInfo | None
-             ) -> Iterator[tuple[str | None, datetime, float]]:
+             ) -> Iterator[Row]:
     """(logger serial or None, time in UTC, °C) per data line; blank lines are skipped."""
     form: tuple[str, ...] | None = None
     for number, text in enumerate(_lines(chunks), start=1):
@@ -148,13 +149,12 @@ def csv_rows(chunks: Iterable[bytes], tz: ZoneInfo | None
         raise _malformed(1, "the file is empty")
 
 
-def json_rows(readings: list[ReadingIn]) -> Iterator[tuple[str | None, datetime, float]]:
+def json_rows(readings: list[ReadingIn]) -> Iterator[Row]:
     for r in readings:
         yield None, clock.as_utc(r.at), r.temp_c
 
 
-def store(session: Session, shipment: Shipment,
-          rows: Iterable[tuple[str | None, datetime, float]]) -> Counts:
+def store(session: Session, shipment: Shipment, rows: Iterable[Row]) -> Counts:
     """Insert the rows of this shipment's logger not already stored; count the rest."""
     logger = shipment.logger_serial or ""
     seen = {clock.as_utc(at) for at in session.exec(

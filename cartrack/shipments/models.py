@@ -41,6 +41,12 @@ class ShipmentStatus(StrEnum):
     received = "received"
 
 
+class ReceiptOutcome(StrEnum):
+    accepted = "accepted"
+    accepted_with_deviation = "accepted_with_deviation"  # a failed item, signed off by QA
+    rejected = "rejected"
+
+
 class Disposition(StrEnum):
     pending_qa = "pending_qa"
     acceptable = "acceptable"
@@ -122,6 +128,13 @@ class Shipment(SQLModel, table=True):
     handed_over_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     received_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     received_by: int | None = Field(default=None, foreign_key="user.id")
+    late_alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    hold_alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    # the signed receipt check: accepted | accepted_with_deviation | rejected
+    receipt: ReceiptOutcome | None = Field(default=None, sa_column=Column(
+        EnumText(ReceiptOutcome, 30)))
+    receipt_checklist: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    receipt_signature_id: int | None = Field(default=None, foreign_key="signature.id")
 
 
 class TemperatureReading(SQLModel, table=True):

@@ -4,14 +4,17 @@ under, the summary of its readings, its excursions and data gaps (the JSON repor
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from cartrack import clock
+from cartrack.journey.models import Case
 from cartrack.shipments import service
-from cartrack.shipments.excursions import Analysis, Summary
+from cartrack.shipments.excursions import Analysis, Reading, Summary
 from cartrack.shipments.models import Excursion, Shipment
+from cartrack.users.models import Site, User
 
 
 class SummaryOut(BaseModel):
@@ -88,6 +91,8 @@ class ShipmentOut(BaseModel):
     received_at: datetime | None
     transit_hours: float | None
     within_transit_limit: bool | None
+    receipt: str | None
+    receipt_checklist: dict[str, Any] | None
     summary: SummaryOut | None
     excursions: list[ExcursionOut]
     gaps: list[GapOut]
@@ -120,7 +125,73 @@ def shipment_out(session: Session, s: Shipment, *, analysed: bool = True,
         air_waybill=s.air_waybill, units=list(s.units), handed_over_at=handed,
         received_at=received, transit_hours=round(hours, 2) if hours is not None else None,
         within_transit_limit=None if hours is None else hours <= profile.max_transit_hours,
+        receipt=s.receipt.value if s.receipt else None, receipt_checklist=s.receipt_checklist,
         summary=SummaryOut.of(analysis.summary) if analysis else None,
         excursions=[ExcursionOut.of(e) for e in service.excursions_of(session, s.id)],
         gaps=[GapOut(started_at=g.started_at, ended_at=g.ended_at, minutes=g.minutes)
               for g in (analysis.gaps if analysis else [])])
+
+
+# ---- the shipment report (JSON) ---------------------------------------------------------------
+
+CHART_POINTS = 2000
+
+
+class CustodyPoint(BaseModel):
+    at: datetime
+    what: str
+    by: str | None
+
+
+class ReadingOut(BaseModel):
+    at: datetime
+    temp_c: float
+
+
+class ReportOut(BaseModel):
+    """World Courier-style: the header, custody points, profile, summary, excursions, and the
+    readings for a chart with the limit band (at most 2,000 points; the extremes kept)."""
+
+    coi: str
+    collection_site: str
+    manufacturing_site: str
+    treatment_site: str
+    shipment: ShipmentOut
+    profile_source: str
+    alarm_rules: list[dict[str, Any]]
+    custody: list[CustodyPoint]
+    readings: list[ReadingOut]
+    readings_total: int
+
+
+def chart(readings: list[Reading]) -> list[ReadingOut]:
+    """Every n-th reading, and the first reading at the minimum and at the maximum."""
+    step = max(1, -(-len(readings) // CHART_POINTS))
+    keep = set(range(0, len(readings), step))
+    if readings:
+        temps = [r.temp_c for r in readings]
+        keep |= {temps.index(min(temps)), temps.index(max(temps))}
+    return [ReadingOut(at=readings[i].at, temp_c=readings[i].temp_c) for i in sorted(keep)]
+
+
+def build_report(session: Session, s: Shipment) -> ReportOut:
+    case = session.get(Case, s.case_id)
+    assert case is not None
+    sites = {site.id: site.code for site in session.exec(select(Site)).all()}
+    names = {u.id: u.full_name for u in session.exec(select(User).where(
+        col(User.id).in_([i for i in (s.packed_by, s.received_by) if i]))).all()}
+    readings = service.readings_of(session, s)
+    analysis = service.analysis_of(session, s, readings)
+    profile = service.profile_of(session, s)
+    custody = [CustodyPoint(at=clock.as_utc(s.handed_over_at), what="packed, sealed and "
+                            f"handed to {s.courier or 'the courier'}", by=names.get(s.packed_by))]
+    if s.received_at:
+        custody.append(CustodyPoint(at=clock.as_utc(s.received_at), what="received",
+                                    by=names.get(s.received_by or 0)))
+    return ReportOut(
+        coi=case.coi, collection_site=sites[case.collection_site_id],
+        manufacturing_site=sites[case.manufacturing_site_id],
+        treatment_site=sites[case.treatment_site_id],
+        shipment=shipment_out(session, s, analysis=analysis), profile_source=profile.source,
+        alarm_rules=list(profile.alarm_rules), custody=custody, readings=chart(readings),
+        readings_total=len(readings))

@@ -33,7 +33,15 @@ from cartrack.shipments.models import (
     ShipperStatus,
     ShipperUpdate,
 )
-from cartrack.shipments.report import ExcursionOut, ImportOut, ShipmentOut, shipment_out
+from cartrack.shipments.receipt import ReceiptIn, record_receipt
+from cartrack.shipments.report import (
+    ExcursionOut,
+    ImportOut,
+    ReportOut,
+    ShipmentOut,
+    build_report,
+    shipment_out,
+)
 from cartrack.users.models import Role
 
 router = APIRouter(prefix="/api", tags=["shipments"])
@@ -42,6 +50,7 @@ PROFILE_EDITORS = Access(Role.admin, Role.qa)
 LOGISTICS = Access(Role.admin, Role.lab_tech, Role.collection_staff)
 CASE_ACCESS = Access(*CASE_ROLES)
 QA = Access(Role.qa)
+RECEIVERS = Access(Role.lab_tech, Role.infusion_staff, Role.qa)
 ShipmentId = Path(ge=1, le=2**31 - 1)
 ExcursionId = Path(ge=1, le=2**31 - 1)
 SerialPath = Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -124,11 +133,28 @@ def get_shipment(session: SessionDep, shipment_id: int = ShipmentId,
     return shipment_out(session, service.visible_shipment(session, principal, shipment_id))
 
 
+@router.get("/shipments/{shipment_id}/report")
+def report(session: SessionDep, shipment_id: int = ShipmentId,
+           principal: Principal = Depends(CASE_ACCESS)) -> ReportOut:
+    """The shipment report as JSON: header, custody points, profile, summary, excursions, and
+    the readings for a chart with the limit band."""
+    return build_report(session, service.visible_shipment(session, principal, shipment_id))
+
+
+@router.post("/shipments/{shipment_id}/receipt")
+def receipt_check(session: SessionDep, body: ReceiptIn, shipment_id: int = ShipmentId,
+                  principal: Principal = Depends(RECEIVERS)) -> ShipmentOut:
+    """The signed receipt checklist, after the receive event: all items pass → accepted; a
+    failed item → rejected, or accepted with deviation when QA signs it off."""
+    return shipment_out(session, record_receipt(session, principal, shipment_id, body))
+
+
+MAX_JSON_READINGS = 20_000  # larger logs come as CSV, streamed
+JsonReadings = TypeAdapter(Annotated[list[ingest.ReadingIn], Field(max_length=MAX_JSON_READINGS)])
 READINGS_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {
-        "type": "array", "maxItems": 20_000,
-        "items": TypeAdapter(ingest.ReadingIn).json_schema(ref_template="{model}")}}}},
-    "description": None}
+        "type": "array", "maxItems": MAX_JSON_READINGS,
+        "items": TypeAdapter(ingest.ReadingIn).json_schema(ref_template="{model}")}}}}}
 Tz = Query(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$",
            description="the logger's time zone, for CSV times without a UTC offset")
 
@@ -168,7 +194,7 @@ def post_readings(request: Request, session: SessionDep, shipment_id: int = Ship
     else:
         raw = b"".join(_chunks(request, settings.max_body_bytes))
         try:
-            readings = TypeAdapter(list[ingest.ReadingIn]).validate_json(raw or b"null")
+            readings = JsonReadings.validate_json(raw or b"null")
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from None
         counts = ingest.store(session, shipment, ingest.json_rows(readings))

@@ -3,12 +3,13 @@ recomputed from the readings, raise a critical alert and wait for QA's signed di
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from cartrack import clock
+from cartrack.alerts.models import Alert
 from cartrack.alerts.raising import create_alert
 from cartrack.audit import service as audit
 from cartrack.errors import Conflict, Forbidden, NotFound
@@ -23,6 +24,7 @@ from cartrack.shipments.models import (
     Excursion,
     Shipment,
     ShipmentStatus,
+    Shipper,
     ShipperStatus,
     ShippingProfile,
     TemperatureReading,
@@ -58,11 +60,56 @@ def open_shipment(session: Session, actor: Principal, case: Case, direction: Dir
         shipper = catalog.get_shipper(session, shipper_serial)
         shipper.status = ShipperStatus.in_use
         session.add(shipper)
+    shipment.late_alert_id = _schedule_late_alert(session, case, shipment, profile).id
+    if shipper_serial and profile.code == "ln2_vapour":
+        shipment.hold_alert_id = _schedule_hold_alert(session, case, shipment,
+                                                      catalog.get_shipper(session,
+                                                                          shipper_serial)).id
     _record(session, actor, "dispatch", shipment,
             new=shipment.model_dump(mode="json", exclude={"id"}) | {"profile": profile.code,
                                                                     "profile_version":
                                                                         profile.version})
     return shipment
+
+
+LATE_MARGIN = timedelta(hours=4)
+
+
+def _schedule_late_alert(session: Session, case: Case, shipment: Shipment,
+                         profile: ShippingProfile) -> Alert:
+    """``shipment_late``: still not received 4 h before the profile's transit limit (half the
+    limit for a short one). Receipt cancels it."""
+    limit = timedelta(hours=profile.max_transit_hours)
+    fire_at = clock.as_utc(shipment.handed_over_at) + limit - min(LATE_MARGIN, limit / 2)
+    sender = (Role.collection_staff.value, case.collection_site_id) \
+        if shipment.direction == Direction.apheresis_to_manufacturing else \
+        (Role.lab_tech.value, case.manufacturing_site_id)
+    return create_alert(
+        session, case.id, kind="shipment_late", severity="warning",
+        title=f"Shipment {shipment.id} not yet received",
+        message=f"Case {case.coi}: shipment {shipment.id} ({profile.code}) is not received and "
+                f"its {profile.max_transit_hours:g} h transit limit is near; call the courier.",
+        targets={(Role.coordinator.value, case.treatment_site_id), sender},
+        fire_at=fire_at, data={"shipment_id": shipment.id})
+
+
+HOLD_MARGIN = 0.8
+
+
+def _schedule_hold_alert(session: Session, case: Case, shipment: Shipment, shipper: Shipper
+                         ) -> Alert:
+    """``shipper_hold_margin``: a dry shipper still travelling at 80 % of its nominal hold."""
+    fire_at = clock.as_utc(shipment.handed_over_at) + timedelta(
+        hours=shipper.nominal_hold_hours * HOLD_MARGIN)
+    return create_alert(
+        session, case.id, kind="shipper_hold_margin", severity="critical",
+        title=f"Dry shipper {shipper.serial} near the end of its hold",
+        message=f"Case {case.coi}: shipment {shipment.id} in dry shipper {shipper.serial} has "
+                f"used 80 % of its {shipper.nominal_hold_hours:g} h nominal hold; arrange a "
+                "recharge or a shipper swap with the courier now.",
+        targets={(Role.coordinator.value, case.treatment_site_id),
+                 (Role.lab_tech.value, case.manufacturing_site_id)},
+        fire_at=fire_at, data={"shipment_id": shipment.id, "shipper": shipper.serial})
 
 
 def in_transit(session: Session, case_id: int, direction: Direction) -> Shipment | None:
@@ -85,6 +132,11 @@ def close_shipment(session: Session, actor: Principal, case: Case, direction: Di
         shipper = catalog.get_shipper(session, shipment.shipper_serial)
         shipper.status = ShipperStatus.quarantine
         session.add(shipper)
+    for alert_id in (shipment.late_alert_id, shipment.hold_alert_id):
+        alert = session.get(Alert, alert_id) if alert_id else None
+        if alert is not None and alert.status == "pending":
+            alert.status = "cancelled"
+            session.add(alert)
     _record(session, actor, "receive", shipment, old={"status": ShipmentStatus.in_transit},
             new={"status": shipment.status, "received_at": shipment.received_at,
                  "shipper_status": ShipperStatus.quarantine if shipment.shipper_serial else None})
@@ -100,13 +152,17 @@ def profile_of(session: Session, shipment: Shipment) -> ShippingProfile:
     return profile
 
 
-def analysis_of(session: Session, shipment: Shipment) -> Analysis:
-    profile = profile_of(session, shipment)
+def readings_of(session: Session, shipment: Shipment) -> list[Reading]:
     rows = session.exec(select(TemperatureReading.at, TemperatureReading.temp_c).where(
         TemperatureReading.shipment_id == shipment.id).order_by(col(TemperatureReading.at))).all()
-    readings = [Reading(clock.as_utc(at), temp) for at, temp in rows]
-    return analyse(readings, profile.rules(), profile.logger_interval_minutes,
-                   with_mkt=profile.mkt)
+    return [Reading(clock.as_utc(at), temp) for at, temp in rows]
+
+
+def analysis_of(session: Session, shipment: Shipment,
+                readings: list[Reading] | None = None) -> Analysis:
+    profile = profile_of(session, shipment)
+    return analyse(readings_of(session, shipment) if readings is None else readings,
+                   profile.rules(), profile.logger_interval_minutes, with_mkt=profile.mkt)
 
 
 def excursions_of(session: Session, shipment_id: int) -> list[Excursion]:
@@ -132,6 +188,14 @@ def reconcile(session: Session, actor: Principal, shipment: Shipment, analysis: 
                             events=found.events)
             new.append(row)
         else:
+            grew = (found.duration_minutes > row.duration_minutes
+                    or abs(found.extreme_c - found.rule.threshold_c)
+                    > abs(row.extreme_c - found.rule.threshold_c))
+            if grew and row.disposition != Disposition.pending_qa:
+                # QA decided on less than the readings now show: the decision is reopened.
+                row.disposition, row.disposition_reason = Disposition.pending_qa, None
+                row.disposition_by = row.disposition_at = row.signature_id = None
+                new.append(row)
             row.ended_at, row.duration_minutes = found.ended_at, found.duration_minutes
             row.extreme_c, row.events = found.extreme_c, found.events
             row.triggered_at = found.triggered_at

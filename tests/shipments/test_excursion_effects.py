@@ -134,3 +134,30 @@ def test_an_apheresis_excursion_blocks_the_start_of_manufacturing(client: Any, a
     assert r.status_code == 409 and r.json()["code"] == "excursion_open"
     assert dispose(j, body["excursions"][0]["id"], "acceptable").status_code == 200
     assert j.ok("lab_tech", cid, "start_manufacturing", {"scan": scan})["state"] == "manufacturing"
+
+
+def test_readings_that_worsen_an_accepted_excursion_reopen_it_for_qa(client: Any, auth: Any,
+                                                                      frozen: Any) -> None:
+    j = Journey(client, auth)
+    cid = j.enroll()["id"]
+    j.to(cid, "released")
+    add_shipper(j, "DS-1")
+    add_logger(j, "LG-1")
+    assert ship_product(j, cid).status_code == 200
+    sid = shipments_of(j, cid)[0]["id"]
+    start = clock.now()
+    first = post_csv(j, sid, csv_of("LG-1", start, [-185.0, -185.0, -148.0])).json()
+    [exc] = first["excursions"]
+    assert (exc["duration_minutes"], exc["extreme_c"]) == (15, -148.0)
+    assert dispose(j, exc["id"], "acceptable").status_code == 200
+    # the logger's next download: the run went on, warmer
+    later = csv_of("LG-1", start + timedelta(minutes=45), [-140.0, -185.0])
+    body = post_csv(j, sid, later).json()
+    assert body["inserted"] == 2
+    [again] = body["excursions"]
+    assert again["id"] == exc["id"] and again["disposition"] == "pending_qa"
+    assert (again["duration_minutes"], again["extreme_c"]) == (30, -140.0)
+    bag = j.typed(cid, "product", "lab_tech")[0]
+    j.to(cid, "received_at_treatment_center")
+    r = j.event("infusion_staff", cid, "thaw", {"scan": bag})
+    assert r.status_code == 409 and r.json()["code"] == "excursion_open"

@@ -66,6 +66,7 @@ def test_a_malformed_line_refuses_the_whole_file_with_its_line_number(
         (good.replace("LG-1,2026-06-01T14:15:00Z,-185.0", "LG-1,2026-06-01T14:15:00Z"), 3,
          "3 columns"),
         (good + "LG-1,2026-06-01T16:00:00,-180\n", 7, "UTC offset"),
+        (good + "LG-1,2026-06-01T16:00:00Z,-180\x00\n", 7, "NUL"),
         ("serial;time;temp\n", 1, "header")]:
         r = post_csv(j, sid, broken)
         assert r.status_code == 422, r.text

@@ -85,10 +85,18 @@ def upgrade() -> None:
     sa.Column("handed_over_at", cartrack.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column("received_at", cartrack.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column("received_by", sa.Integer(), nullable=True),
+    sa.Column("late_alert_id", sa.Integer(), nullable=True),
+    sa.Column("hold_alert_id", sa.Integer(), nullable=True),
+    sa.Column("receipt", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=True),
+    sa.Column("receipt_checklist", sa.JSON(), nullable=True),
+    sa.Column("receipt_signature_id", sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(["case_id"], ["case.id"], ),
     sa.ForeignKeyConstraint(["packed_by"], ["user.id"], ),
     sa.ForeignKeyConstraint(["profile_id"], ["shipping_profile.id"], ),
     sa.ForeignKeyConstraint(["received_by"], ["user.id"], ),
+    sa.ForeignKeyConstraint(["late_alert_id"], ["alert.id"], ),
+    sa.ForeignKeyConstraint(["hold_alert_id"], ["alert.id"], ),
+    sa.ForeignKeyConstraint(["receipt_signature_id"], ["signature.id"], ),
     sa.PrimaryKeyConstraint("id")
     )
     with op.batch_alter_table("shipment", schema=None) as batch_op:
