@@ -17,6 +17,7 @@ import { Enroll } from "./pages/Enroll";
 import { InfusionCase, InfusionList } from "./pages/Infusion";
 import { QaQueue, QaReview } from "./pages/QaQueue";
 import { ScanStation } from "./scan/ScanStation";
+import { CalendarPage } from "./scheduling/CalendarPage";
 import type { ReactNode } from "react";
 
 export function App() {
@@ -56,6 +57,7 @@ export function AppRoutes() {
         <Route path="cases" element={<Only roles={CASE_ROLES}><CaseBoard /></Only>} />
         <Route path="cases/new" element={<Only roles={["coordinator"]}><Enroll /></Only>} />
         <Route path="cases/:caseId" element={<Only roles={CASE_ROLES}><CasePage /></Only>} />
+        <Route path="calendar" element={<Only roles={["coordinator", "infusion_staff"]}><CalendarPage /></Only>} />
         <Route path="scan" element={<Only roles={["collection_staff", "lab_tech", "infusion_staff"]}><ScanStation /></Only>} />
         <Route path="qa" element={<Only roles={["qa"]}><QaQueue /></Only>} />
         <Route path="qa/:caseId" element={<Only roles={["qa"]}><QaReview /></Only>} />
