@@ -17,6 +17,7 @@ import { Timeline } from "./case/Timeline";
 import { LabelLinks, Units } from "./case/Units";
 import { VeinToVein } from "./case/VeinToVein";
 import { useState } from "react";
+import { CaseSlot } from "../scheduling/CaseSlot";
 
 export function CasePage() {
   const id = Number(useParams().caseId);
@@ -31,7 +32,7 @@ export function CasePage() {
 }
 
 const SECTIONS = [
-  ["actions", "Actions"], ["v2v", "Vein to vein"], ["deadlines", "Deadlines"], ["units", "Bags and labels"],
+  ["actions", "Actions"], ["slot", "Slot and plan"], ["v2v", "Vein to vein"], ["deadlines", "Deadlines"], ["units", "Bags and labels"],
   ["qc", "QC"], ["monitoring", "Monitoring"], ["custody", "Custody chain"], ["alerts", "Alerts"],
   ["timeline", "Timeline"], ["audit", "Audit trail"],
 ] as const;
@@ -73,6 +74,10 @@ function CaseView({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: Ca
       <section id="actions" aria-labelledby="h-actions">
         <h2 id="h-actions">Actions</h2>
         <CaseActions detail={detail} onChanged={onChanged} />
+      </section>
+      <section id="slot" aria-labelledby="h-slot">
+        <h2 id="h-slot">Manufacturing slot and plan</h2>
+        <CaseSlot detail={detail} />
       </section>
       <section id="v2v" aria-labelledby="h-v2v">
         <h2 id="h-v2v">Vein-to-vein timeline</h2>
