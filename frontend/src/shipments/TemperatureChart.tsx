@@ -68,8 +68,11 @@ export function TemperatureChart({ shipment, readings, now = Date.now() }: { shi
         </Group>
         <AxisLeft left={M.left} scale={y} numTicks={6} label="°C" stroke={INK} tickStroke={INK}
           tickLabelProps={{ ...tick, textAnchor: "end", dx: -4 }} labelProps={{ className: "chart-axis-label", fill: INK, fontSize: 13, textAnchor: "middle" }} />
-        <AxisBottom top={HEIGHT - M.bottom} scale={x} numTicks={6} stroke={INK} tickStroke={INK}
-          tickFormat={(v) => (v as Date).toLocaleString("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit" })}
+        <AxisBottom top={HEIGHT - M.bottom} scale={x} numTicks={5} stroke={INK} tickStroke={INK}
+          tickFormat={(v) => {
+            const d = v as Date;
+            return `${d.toLocaleDateString("en-GB", { day: "2-digit", month: "short" })} ${d.toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" })}`;
+          }}
           tickLabelProps={{ ...tick, textAnchor: "middle" }} />
       </svg>
       <figcaption id={`temp-caption-${shipment.id}`}>
