@@ -1,9 +1,12 @@
 // Packing at the scan station: the collection staff scan the shipper, its data logger and the
 // seal (each checked against the catalog as it comes in), then the bag, and ship; the shipment
-// is recorded as tracked, with its shipper now in use.
+// is recorded as tracked, with its shipper now in use. Then receiving at manufacturing: the lab
+// tech sees what to compare and the logger's temperatures with the limit band, and receives.
 import { expect, test } from "./fixtures";
 import { TC_TZ, csrfToken, dayIn, payloads, scan, shot, signIn, verdict } from "./helpers";
 import type { Page } from "@playwright/test";
+
+const trip = { caseId: 0, bag: "", shipmentId: 0 };
 
 async function post(page: Page, url: string, data: unknown): Promise<unknown> {
   const res = await page.request.post(url, { data, headers: { "X-CSRF-Token": await csrfToken(page) } });
@@ -57,8 +60,47 @@ test("collection staff pack a tracked shipper at the scan station: shipper, logg
 
   const shipments = (await (await page.request.get(`/api/shipments?case_id=${kase.id}`)).json()) as Array<Record<string, unknown>>;
   expect(shipments).toHaveLength(1);
+  trip.caseId = kase.id;
+  trip.bag = bag ?? "";
+  trip.shipmentId = Number(shipments[0].id);
   expect(shipments[0]).toMatchObject({ status: "in_transit", shipper_serial: "DS-E2E-PACK", logger_serial: "LG-E2E-PACK", seal_id: "SEAL-0042", profile: "ln2_vapour" });
   const shippers = (await (await page.request.get("/api/shippers")).json()) as Array<{ serial: string; status: string }>;
   expect(shippers.find((s) => s.serial === "DS-E2E-PACK")?.status).toBe("in_use");
+  await page.context().close();
+});
+
+test("lab tech receives the tracked shipper with its temperatures and limit band in view", async ({ browser }) => {
+  expect(trip.shipmentId, "the packing test shipped").toBeGreaterThan(0);
+  const page = await signIn(browser, "lab_tech");
+  // The logger's read-out: eight hours at about -185 °C, inside the LN2 vapour band.
+  const t0 = Date.now() - 8 * 3_600_000;
+  const readings = Array.from({ length: 33 }, (_, i) => ({ at: new Date(t0 + i * 15 * 60_000).toISOString(), temp_c: -185 + (i % 4) }));
+  const imported = (await post(page, `/api/shipments/${trip.shipmentId}/readings`, readings)) as { inserted: number; excursions: unknown[] };
+  expect(imported).toMatchObject({ inserted: 33, excursions: [] });
+
+  await expect(page).toHaveURL(/\/scan$/);
+  await scan(page, trip.bag);
+  await verdict(page, "Match");
+  await page.getByRole("button", { name: "Receive at manufacturing" }).click();
+  const panel = page.getByTestId("receiving");
+  await expect(panel.getByRole("heading", { name: `Receiving shipment ${trip.shipmentId}` })).toBeVisible();
+  await expect(panel).toContainText("DS-E2E-PACK");
+  await expect(panel).toContainText("LG-E2E-PACK");
+  await expect(panel).toContainText("SEAL-0042");
+  const chart = panel.getByTestId("temperature-chart");
+  await expect(chart.locator("rect.limit-band")).toHaveCount(1);
+  await expect(page.getByRole("img", { name: `Temperature of shipment ${trip.shipmentId} against its limits` }))
+    .toHaveAccessibleDescription(/Limits -196 to -150 °C\. 33 readings; minimum -185 °C .* maximum -182 °C/);
+  await panel.scrollIntoViewIfNeeded();
+  await shot(page, "scan-station-receiving");
+  const recv = page.getByRole("form", { name: "Receive at manufacturing" });
+  await recv.getByLabel("Shipper temperature (°C)").fill("-184");
+  await recv.getByLabel("Storage location").fill("LN2 tank 3");
+  await recv.getByRole("button", { name: "Receive at manufacturing" }).click();
+  await expect(page.getByText("Receive at manufacturing: recorded.")).toBeVisible();
+  const shipment = (await (await page.request.get(`/api/shipments/${trip.shipmentId}`)).json()) as { status: string; within_transit_limit: boolean };
+  expect(shipment).toMatchObject({ status: "received", within_transit_limit: true });
+  const shippers = (await (await page.request.get("/api/shippers")).json()) as Array<{ serial: string; status: string }>;
+  expect(shippers.find((s) => s.serial === "DS-E2E-PACK")?.status).toBe("quarantine");
   await page.context().close();
 });

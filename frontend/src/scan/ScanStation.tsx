@@ -15,6 +15,7 @@ import { ScanInput } from "./ScanInput";
 import { VerdictOverlay, type Verdict } from "./VerdictOverlay";
 import { postScan, setStationLocation, stationLocation, type ScanResult } from "./api";
 import { shortScan, type FormObject } from "../journey/SchemaForm";
+import { RECEIVED_BY, ReceivingPanel } from "../shipments/Receiving";
 import { nextPackStep, packedFields, PackingPanel, packStepWords, serialOf, SHIP_EVENTS, usePackedShipper, type Packing } from "./Packing";
 
 interface HistoryEntry {
@@ -147,6 +148,7 @@ export function ScanStation() {
               {shipping ? (
                 <PackingPanel packing={packing} onStart={() => setPacking({ started: true })} onReset={() => setPacking({ started: true })} />
               ) : null}
+              {opened && !actionDone && RECEIVED_BY[opened.event] ? <ReceivingPanel caseId={detail.id} event={opened.event} /> : null}
               {opened && current && !packStep ? (
                 <ActionForm key={`${opened.event}-${detail.id}-${packing.started ? "packed" : "plain"}`} detail={detail} action={current}
                   initial={{ ...initialFor(current), ...packedFields(packing, packedShipper) }} incomingScan={incoming} onCancel={() => setOpened(null)}

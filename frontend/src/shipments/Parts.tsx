@@ -14,7 +14,7 @@ export function SummaryFacts({ shipment }: { shipment: Shipment }) {
       <dt>Readings</dt><dd>{s.points} over {minutes(s.trip_minutes)} ({formatDateTime(s.first_at)} to {formatDateTime(s.last_at)})</dd>
       <dt>Minimum</dt><dd>{s.min_c} °C at {formatDateTime(s.min_at)}</dd>
       <dt>Maximum</dt><dd>{s.max_c} °C at {formatDateTime(s.max_at)}</dd>
-      <dt>Mean</dt><dd>{s.mean_c} °C</dd>
+      <dt>Mean</dt><dd>{s.mean_c != null ? Math.round(s.mean_c * 100) / 100 : "—"} °C</dd>
       <dt>Mean kinetic temperature</dt><dd>{s.mkt_c != null ? `${s.mkt_c} °C` : "not meaningful for this profile"}</dd>
       {shipment.gaps.length ? <><dt>Data gaps</dt><dd className="warn">{shipment.gaps.map((g) => `${formatDateTime(g.started_at)} – ${formatDateTime(g.ended_at)} (${minutes(g.minutes)})`).join("; ")}</dd></> : null}
     </dl>
