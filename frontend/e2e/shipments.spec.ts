@@ -36,6 +36,11 @@ test("QA dispositions a temperature excursion from the queue with the chart in v
   await expect(coordinator.getByRole("heading", { name: `Shipment ${id}`, level: 1 })).toBeVisible();
   await expect(coordinator.getByTestId("temperature-chart").locator("rect.excursion-window")).toHaveCount(imported.excursions.length);
   await expect(coordinator.getByText("Waiting for QA's signed disposition")).toBeVisible();
+  // The case page lists the case's shipments, this one with its excursions waiting.
+  await coordinator.locator(".case-head").getByRole("link").first().click();
+  await expect(coordinator).toHaveURL(/\/cases\/\d+$/);
+  const onCase = coordinator.locator("#shipments").getByRole("row", { name: new RegExp(`Shipment ${id}\\b`) });
+  await expect(onCase).toContainText("waiting for QA");
   await coordinator.context().close();
 
   const qa = await signIn(browser, "qa");

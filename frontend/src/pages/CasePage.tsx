@@ -18,6 +18,7 @@ import { LabelLinks, Units } from "./case/Units";
 import { VeinToVein } from "./case/VeinToVein";
 import { useState } from "react";
 import { CaseSlot } from "../scheduling/CaseSlot";
+import { CaseShipments } from "../shipments/CaseShipments";
 
 export function CasePage() {
   const id = Number(useParams().caseId);
@@ -33,7 +34,7 @@ export function CasePage() {
 
 const SECTIONS = [
   ["actions", "Actions"], ["slot", "Slot and plan"], ["v2v", "Vein to vein"], ["deadlines", "Deadlines"], ["units", "Bags and labels"],
-  ["qc", "QC"], ["monitoring", "Monitoring"], ["custody", "Custody chain"], ["alerts", "Alerts"],
+  ["qc", "QC"], ["monitoring", "Monitoring"], ["custody", "Custody chain"], ["shipments", "Shipments"], ["alerts", "Alerts"],
   ["timeline", "Timeline"], ["audit", "Audit trail"],
 ] as const;
 
@@ -103,6 +104,10 @@ function CaseView({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: Ca
       <section id="custody" aria-labelledby="h-custody">
         <h2 id="h-custody">Custody chain</h2>
         <Custody detail={detail} />
+      </section>
+      <section id="shipments" aria-labelledby="h-shipments">
+        <h2 id="h-shipments">Shipments and cold chain</h2>
+        <CaseShipments caseId={detail.id} version={detail.version} />
       </section>
       <section id="alerts" aria-labelledby="h-alerts">
         <h2 id="h-alerts">Alerts</h2>
