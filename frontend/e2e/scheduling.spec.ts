@@ -107,5 +107,22 @@ test("coordinator books a slot from the calendar, confirms it with a signature a
   await checkA11y(page, "case page with its slot");
   await page.locator("#slot").scrollIntoViewIfNeeded();
   await shot(page, "case-slot-plan");
+
+  // Reschedule: a closed day changes nothing; the next day moves the slot (a new hold) with a reason.
+  await slot.getByRole("button", { name: "Reschedule…" }).click();
+  const move = page.getByRole("form", { name: "Reschedule the manufacturing slot" });
+  await move.getByLabel("New manufacturing start day").fill(saturday);
+  await move.getByLabel("Reason code").selectOption("mfg_capacity");
+  await move.getByLabel("Reason", { exact: true }).fill("Facility asked to move the start by a day");
+  await move.getByRole("button", { name: "Reschedule" }).click();
+  await expect(move.getByRole("alert")).toContainText(`${saturday} at MF-EAST is closed`);
+  const tuesday = new Date(Date.parse(`${monday}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  await move.getByLabel("New manufacturing start day").fill(tuesday);
+  await move.getByRole("button", { name: "Reschedule" }).click();
+  await expect(move).toBeHidden();
+  await expect(slot.getByRole("status")).toContainText("The slot moved to");
+  await expect(slot).toContainText("Held (not yet confirmed)");
+  const moved = new Date(`${tuesday}T00:00:00Z`).toLocaleDateString("en-GB", { year: "numeric", month: "short", day: "2-digit", timeZone: "UTC" });
+  await expect(plan.getByRole("row", { name: /Manufacturing start/ })).toContainText(moved);
   await page.context().close();
 });
