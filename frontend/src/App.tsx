@@ -17,6 +17,10 @@ import { Enroll } from "./pages/Enroll";
 import { InfusionCase, InfusionList } from "./pages/Infusion";
 import { QaQueue, QaReview } from "./pages/QaQueue";
 import { ScanStation } from "./scan/ScanStation";
+import { CalendarPage } from "./scheduling/CalendarPage";
+import { ExcursionQueue } from "./shipments/ExcursionQueue";
+import { ShipmentBoard } from "./shipments/ShipmentBoard";
+import { ShipmentPage } from "./shipments/ShipmentPage";
 import type { ReactNode } from "react";
 
 export function App() {
@@ -56,6 +60,10 @@ export function AppRoutes() {
         <Route path="cases" element={<Only roles={CASE_ROLES}><CaseBoard /></Only>} />
         <Route path="cases/new" element={<Only roles={["coordinator"]}><Enroll /></Only>} />
         <Route path="cases/:caseId" element={<Only roles={CASE_ROLES}><CasePage /></Only>} />
+        <Route path="calendar" element={<Only roles={["coordinator", "infusion_staff"]}><CalendarPage /></Only>} />
+        <Route path="shipments" element={<Only roles={["coordinator", "qa", "lab_tech", "collection_staff"]}><ShipmentBoard /></Only>} />
+        <Route path="shipments/:shipmentId" element={<Only roles={CASE_ROLES}><ShipmentPage /></Only>} />
+        <Route path="excursions" element={<Only roles={["qa"]}><ExcursionQueue /></Only>} />
         <Route path="scan" element={<Only roles={["collection_staff", "lab_tech", "infusion_staff"]}><ScanStation /></Only>} />
         <Route path="qa" element={<Only roles={["qa"]}><QaQueue /></Only>} />
         <Route path="qa/:caseId" element={<Only roles={["qa"]}><QaReview /></Only>} />

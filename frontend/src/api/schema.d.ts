@@ -345,6 +345,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Calendar
+         * @description Planned and actual collections, manufacturing starts, releases, deliveries,
+         *     lymphodepletion starts and infusions of the cases you may see, by COI, per day.
+         */
+        get: operations["calendar_api_calendar_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cases": {
         parameters: {
             query?: never;
@@ -488,6 +509,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cases/{case_id}/slot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Slot
+         * @description The case's active slot (held or confirmed), else its latest, with the stored plan.
+         */
+        get: operations["get_slot_api_cases__case_id__slot_get"];
+        put?: never;
+        /**
+         * Hold
+         * @description Hold a manufacturing start day at the case's facility; the plan is derived from the
+         *     product's lead times. 409 slot_full lists the next open days; 409 case_has_slot.
+         */
+        post: operations["hold_api_cases__case_id__slot_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{case_id}/slot/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm
+         * @description Confirm the held slot with your e-signature.
+         */
+        post: operations["confirm_api_cases__case_id__slot_confirm_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{case_id}/slot/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release
+         * @description Give the slot back, with a reason.
+         */
+        post: operations["release_api_cases__case_id__slot_release_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cases/{case_id}/slot/reschedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reschedule
+         * @description Move the slot: the new hold and the release of the old one together, or nothing.
+         */
+        post: operations["reschedule_api_cases__case_id__slot_reschedule_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cases/{case_id}/wristband.{fmt}": {
         parameters: {
             query?: never;
@@ -503,6 +609,26 @@ export interface paths {
          *     treatment site only.
          */
         post: operations["wristband_label_api_cases__case_id__wristband__fmt__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/excursions/{excursion_id}/disposition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disposition
+         * @description QA's e-signed decision on an excursion: acceptable (the product may go on) or reject.
+         */
+        post: operations["disposition_api_excursions__excursion_id__disposition_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -617,6 +743,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/loggers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Loggers */
+        get: operations["list_loggers_api_loggers_get"];
+        put?: never;
+        /** Add Logger */
+        post: operations["add_logger_api_loggers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/loggers/{serial}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Logger
+         * @description A new calibration date.
+         */
+        patch: operations["update_logger_api_loggers__serial__patch"];
+        trace?: never;
+    };
     "/api/protocols": {
         parameters: {
             query?: never;
@@ -685,6 +849,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/shipments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Shipments
+         * @description Shipments of the cases you may see, newest first (without their readings' analysis).
+         */
+        get: operations["list_shipments_api_shipments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shipments/{shipment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Shipment
+         * @description A shipment with its profile, summary, excursions and data gaps.
+         */
+        get: operations["get_shipment_api_shipments__shipment_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shipments/{shipment_id}/readings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Post Readings */
+        post: operations["post_readings_api_shipments__shipment_id__readings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shippers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Shippers */
+        get: operations["list_shippers_api_shippers_get"];
+        put?: never;
+        /** Add Shipper */
+        post: operations["add_shipper_api_shippers_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shippers/{serial}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Shipper
+         * @description Requalify a shipper after its quarantine (status available, a new qualified-until
+         *     date), or retire it.
+         */
+        patch: operations["update_shipper_api_shippers__serial__patch"];
+        trace?: never;
+    };
+    "/api/shipping-profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Profiles
+         * @description Every version of every shipping profile, with its sources.
+         */
+        get: operations["list_profiles_api_shipping_profiles_get"];
+        put?: never;
+        /**
+         * Publish Profile
+         * @description Publish a new version; shipments under way keep the version they left with.
+         */
+        post: operations["publish_profile_api_shipping_profiles_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/sites": {
         parameters: {
             query?: never;
@@ -697,6 +981,67 @@ export interface paths {
         put?: never;
         /** Create Site */
         post: operations["create_site_api_sites_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/slots/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Availability
+         * @description Per day: capacity, booked, open; and the bookings you may see (never another site's
+         *     cases).
+         */
+        get: operations["availability_api_slots_availability_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/slots/capacity/{facility}/{product}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Weekly Pattern
+         * @description A capacity per weekday over a date range; all days change or none.
+         */
+        put: operations["set_weekly_pattern_api_slots_capacity__facility___product__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/slots/capacity/{facility}/{product}/{day}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Capacity
+         * @description One day's capacity (0 = closed): a manufacturing planner at the facility, or an admin.
+         */
+        put: operations["set_capacity_api_slots_capacity__facility___product___day__put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -982,6 +1327,23 @@ export interface components {
             /** Summary */
             summary: string;
         };
+        /**
+         * AlarmKind
+         * @enum {string}
+         */
+        AlarmKind: "instant" | "consecutive" | "accumulative";
+        /** AlarmRuleIn */
+        AlarmRuleIn: {
+            /**
+             * Delay Minutes
+             * @default 0
+             */
+            delay_minutes: number;
+            kind: components["schemas"]["AlarmKind"];
+            side: components["schemas"]["Side"];
+            /** Threshold C */
+            threshold_c: number;
+        };
         /** AlertOut */
         AlertOut: {
             /** Ack Note */
@@ -1067,6 +1429,22 @@ export interface components {
             /** User Id */
             user_id: number | null;
         };
+        /** AvailabilityDay */
+        AvailabilityDay: {
+            /** Booked */
+            booked: number;
+            /** Bookings */
+            bookings?: components["schemas"]["BookingOut"][];
+            /** Capacity */
+            capacity: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Open */
+            open: number;
+        };
         /** BlockOut */
         BlockOut: {
             /** Code */
@@ -1096,6 +1474,39 @@ export interface components {
             /** Username */
             username: string;
         };
+        /**
+         * BookingOut
+         * @description A booking the asker may see: never another site's case.
+         */
+        BookingOut: {
+            /** Case Id */
+            case_id: number;
+            /** Coi */
+            coi: string;
+            status: components["schemas"]["SlotStatus"];
+        };
+        /** CalendarEntry */
+        CalendarEntry: {
+            /** Case Id */
+            case_id: number;
+            /** Coi */
+            coi: string;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Kind */
+            kind: string;
+            /** Planned */
+            planned: boolean;
+            /** Product */
+            product: string;
+            /** Site */
+            site: string;
+            /** Slot Status */
+            slot_status?: string | null;
+        };
         /** CancelEvent */
         CancelEvent: {
             data: components["schemas"]["ReasonData"];
@@ -1107,6 +1518,34 @@ export interface components {
             /** Expected Version */
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
+        };
+        /** CapacityIn */
+        CapacityIn: {
+            /**
+             * Capacity
+             * @description manufacturing starts; 0 = closed
+             */
+            capacity: number;
+            /** Note */
+            note?: string | null;
+        };
+        /** CapacityOut */
+        CapacityOut: {
+            /** Booked */
+            booked: number;
+            /** Capacity */
+            capacity: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Facility */
+            facility: string;
+            /** Note */
+            note: string | null;
+            /** Product */
+            product: string;
         };
         /** CaseDetail */
         CaseDetail: {
@@ -1301,6 +1740,10 @@ export interface components {
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
         };
+        /** ConfirmIn */
+        ConfirmIn: {
+            signature: components["schemas"]["SignatureBody"];
+        };
         /** CustodyEventOut */
         CustodyEventOut: {
             /** Action */
@@ -1410,6 +1853,23 @@ export interface components {
             /** Tier */
             tier: number;
         };
+        /**
+         * Direction
+         * @enum {string}
+         */
+        Direction: "apheresis_to_manufacturing" | "product_to_treatment_center";
+        /** DispositionIn */
+        DispositionIn: {
+            /**
+             * Decision
+             * @enum {string}
+             */
+            decision: "acceptable" | "reject";
+            /** Reason */
+            reason: string;
+            /** @description your password again: the e-signature */
+            signature: components["schemas"]["SignatureIn"];
+        };
         /** EmptyData */
         EmptyData: Record<string, never>;
         /**
@@ -1502,6 +1962,43 @@ export interface components {
             signatures: components["schemas"]["SignatureOut"][];
             to_state: components["schemas"]["State"];
         };
+        /** ExcursionOut */
+        ExcursionOut: {
+            /** Disposition */
+            disposition: string;
+            /** Disposition At */
+            disposition_at: string | null;
+            /** Disposition Reason */
+            disposition_reason: string | null;
+            /** Duration Minutes */
+            duration_minutes: number;
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+            /** Events */
+            events: number;
+            /** Extreme C */
+            extreme_c: number;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Rule */
+            rule: string;
+            /** Shipment Id */
+            shipment_id: number;
+            /** Signature Id */
+            signature_id: number | null;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Triggered At */
+            triggered_at: string | null;
+        };
         /**
          * ExpectKind
          * @enum {string}
@@ -1534,6 +2031,21 @@ export interface components {
             message: string;
             /** Type */
             type?: string;
+        };
+        /** GapOut */
+        GapOut: {
+            /**
+             * Ended At
+             * Format: date-time
+             */
+            ended_at: string;
+            /** Minutes */
+            minutes: number;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
         };
         /**
          * GroupBy
@@ -1578,6 +2090,35 @@ export interface components {
             /** Expected Version */
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
+        };
+        /** HoldIn */
+        HoldIn: {
+            /**
+             * Buffer Days
+             * @description days between delivery and infusion
+             * @default 0
+             */
+            buffer_days: number;
+            /**
+             * Day
+             * Format: date
+             * @description the manufacturing start day, facility-local
+             */
+            day: string;
+        };
+        /** ImportOut */
+        ImportOut: {
+            /** Duplicates */
+            duplicates: number;
+            /** Excursions */
+            excursions: components["schemas"]["ExcursionOut"][];
+            /** Gaps */
+            gaps: components["schemas"]["GapOut"][];
+            /** Inserted */
+            inserted: number;
+            /** Rejected */
+            rejected: number;
+            summary: components["schemas"]["cartrack__shipments__report__SummaryOut"] | null;
         };
         /** InfuseData */
         InfuseData: {
@@ -1710,6 +2251,48 @@ export interface components {
             unit_id: string;
             /** Unit Id Check */
             unit_id_check: string;
+        };
+        /** LoggerIn */
+        LoggerIn: {
+            /**
+             * Calibrated Until
+             * Format: date
+             */
+            calibrated_until: string;
+            /** Model */
+            model: string;
+            /** Sensor Max C */
+            sensor_max_c: number;
+            /** Sensor Min C */
+            sensor_min_c: number;
+            /** Serial */
+            serial: string;
+        };
+        /** LoggerOut */
+        LoggerOut: {
+            /**
+             * Calibrated Until
+             * Format: date
+             */
+            calibrated_until: string;
+            /** Id */
+            id: number;
+            /** Model */
+            model: string;
+            /** Sensor Max C */
+            sensor_max_c: number;
+            /** Sensor Min C */
+            sensor_min_c: number;
+            /** Serial */
+            serial: string;
+        };
+        /** LoggerUpdate */
+        LoggerUpdate: {
+            /**
+             * Calibrated Until
+             * Format: date
+             */
+            calibrated_until: string;
         };
         /** LoginIn */
         LoginIn: {
@@ -1988,6 +2571,58 @@ export interface components {
             /** Mrn */
             mrn: string;
         };
+        /**
+         * PlanOut
+         * @description Planned dates derived from the product's lead times (facility-local days).
+         */
+        PlanOut: {
+            /**
+             * Apheresis
+             * Format: date
+             */
+            apheresis: string;
+            /** Binding */
+            binding: string;
+            /**
+             * Delivery
+             * Format: date
+             */
+            delivery: string;
+            /**
+             * Infusion
+             * Format: date
+             */
+            infusion: string;
+            /**
+             * Ld End
+             * Format: date
+             */
+            ld_end: string;
+            /**
+             * Ld Start
+             * Format: date
+             */
+            ld_start: string;
+            /**
+             * Manufacturing Start
+             * Format: date
+             */
+            manufacturing_start: string;
+            /**
+             * Receipt
+             * Format: date
+             */
+            receipt: string;
+            /**
+             * Release
+             * Format: date
+             */
+            release: string;
+            /** Rule Version */
+            rule_version: number;
+            /** Vein To Vein Days */
+            vein_to_vein_days: number;
+        };
         /** PrintIn */
         PrintIn: {
             /**
@@ -2028,6 +2663,80 @@ export interface components {
             /** Volume Ml */
             volume_ml: number;
         };
+        /** ProfileIn */
+        ProfileIn: {
+            /** Alarm Rules */
+            alarm_rules: components["schemas"]["AlarmRuleIn"][];
+            /** Code */
+            code: string;
+            /** High C */
+            high_c: number;
+            /** Logger Interval Minutes */
+            logger_interval_minutes: number;
+            /** Low C */
+            low_c: number;
+            /** Max Transit Hours */
+            max_transit_hours: number;
+            /**
+             * Mkt
+             * @default false
+             */
+            mkt: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Requires Logger
+             * @default true
+             */
+            requires_logger: boolean;
+            /**
+             * Requires Seal
+             * @default true
+             */
+            requires_seal: boolean;
+            /** Source */
+            source: string;
+        };
+        /** ProfileOut */
+        ProfileOut: {
+            /** Alarm Rules */
+            alarm_rules: {
+                [key: string]: unknown;
+            }[];
+            /** Code */
+            code: string;
+            /** Current */
+            current: boolean;
+            /** High C */
+            high_c: number;
+            /** Id */
+            id: number;
+            /** Logger Interval Minutes */
+            logger_interval_minutes: number;
+            /** Low C */
+            low_c: number;
+            /** Max Transit Hours */
+            max_transit_hours: number;
+            /** Mkt */
+            mkt: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Published At
+             * Format: date-time
+             */
+            published_at: string;
+            /** Published By */
+            published_by: string;
+            /** Requires Logger */
+            requires_logger: boolean;
+            /** Requires Seal */
+            requires_seal: boolean;
+            /** Source */
+            source: string;
+            /** Version */
+            version: number;
+        };
         /**
          * ProtocolData
          * @description The windows and rules of one product, as published. Hours and days are limits.
@@ -2049,6 +2758,12 @@ export interface components {
              */
             apheresis_temp_min_c: number;
             /**
+             * Apheresis To Receipt Days
+             * @description apheresis to receipt at the manufacturing facility
+             * @default 1
+             */
+            apheresis_to_receipt_days: number;
+            /**
              * Apheresis Transit Hours
              * @default 48
              */
@@ -2069,6 +2784,12 @@ export interface components {
              * @default 24
              */
             collection_due_hours: number;
+            /**
+             * Hold Ttl Hours
+             * @description how long a slot hold lives before it expires unless confirmed
+             * @default 48
+             */
+            hold_ttl_hours: number;
             /** Infusion Max Days After Ld */
             infusion_max_days_after_ld: number;
             /** Infusion Min Days After Ld */
@@ -2092,10 +2813,21 @@ export interface components {
              */
             manufacturer_id: string;
             /**
+             * Manufacturing Days
+             * @description manufacturing start to release
+             * @default 14
+             */
+            manufacturing_days: number;
+            /**
              * Manufacturing Start Hours
              * @default 24
              */
             manufacturing_start_hours: number;
+            /**
+             * Max Apheresis To Start Hours
+             * @description fresh apheresis only: the longest time from collection to manufacturing start
+             */
+            max_apheresis_to_start_hours?: number | null;
             /**
              * Monitoring Days
              * @default 7
@@ -2118,6 +2850,18 @@ export interface components {
             qc_release_days: number;
             /** Qc Tests */
             qc_tests?: components["schemas"]["QcTestSpec"][];
+            /**
+             * Receipt To Start Days
+             * @description receipt at manufacturing to manufacturing start
+             * @default 0
+             */
+            receipt_to_start_days: number;
+            /**
+             * Release To Delivery Days
+             * @description release to delivery at the treatment center
+             * @default 2
+             */
+            release_to_delivery_days: number;
             /** Repeat Ld After Days */
             repeat_ld_after_days?: number | null;
             /**
@@ -2207,6 +2951,12 @@ export interface components {
              */
             apheresis_temp_min_c: number;
             /**
+             * Apheresis To Receipt Days
+             * @description apheresis to receipt at the manufacturing facility
+             * @default 1
+             */
+            apheresis_to_receipt_days: number;
+            /**
              * Apheresis Transit Hours
              * @default 48
              */
@@ -2226,6 +2976,12 @@ export interface components {
              * @default 24
              */
             collection_due_hours: number;
+            /**
+             * Hold Ttl Hours
+             * @description how long a slot hold lives before it expires unless confirmed
+             * @default 48
+             */
+            hold_ttl_hours: number;
             /** Infusion Max Days After Ld */
             infusion_max_days_after_ld: number;
             /** Infusion Min Days After Ld */
@@ -2248,10 +3004,21 @@ export interface components {
              */
             manufacturer_id: string;
             /**
+             * Manufacturing Days
+             * @description manufacturing start to release
+             * @default 14
+             */
+            manufacturing_days: number;
+            /**
              * Manufacturing Start Hours
              * @default 24
              */
             manufacturing_start_hours: number;
+            /**
+             * Max Apheresis To Start Hours
+             * @description fresh apheresis only: the longest time from collection to manufacturing start
+             */
+            max_apheresis_to_start_hours?: number | null;
             /**
              * Monitoring Days
              * @default 7
@@ -2274,6 +3041,18 @@ export interface components {
             qc_release_days: number;
             /** Qc Tests */
             qc_tests?: components["schemas"]["QcTestSpec"][];
+            /**
+             * Receipt To Start Days
+             * @description receipt at manufacturing to manufacturing start
+             * @default 0
+             */
+            receipt_to_start_days: number;
+            /**
+             * Release To Delivery Days
+             * @description release to delivery at the treatment center
+             * @default 2
+             */
+            release_to_delivery_days: number;
             /** Repeat Ld After Days */
             repeat_ld_after_days?: number | null;
             /**
@@ -2407,6 +3186,12 @@ export interface components {
             /** Status */
             status: string;
         };
+        /**
+         * ReasonCode
+         * @description Why a slot is released or rescheduled.
+         * @enum {string}
+         */
+        ReasonCode: "patient_clinical" | "patient_logistics" | "collection_failed" | "mfg_capacity" | "mfg_failure_remanufacture" | "courier" | "payer" | "other";
         /** ReasonData */
         ReasonData: {
             /** Reason */
@@ -2463,6 +3248,11 @@ export interface components {
              * Format: date-time
              */
             collection_end: string;
+            /**
+             * Override Reason
+             * @description record a fresh collection too far from its manufacturing slot (needs your e-signature)
+             */
+            override_reason?: string | null;
             /** Units */
             units: components["schemas"]["ApheresisUnitIn"][];
         };
@@ -2549,6 +3339,12 @@ export interface components {
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
         };
+        /** ReleaseIn */
+        ReleaseIn: {
+            reason_code: components["schemas"]["ReasonCode"];
+            /** Reason Text */
+            reason_text: string;
+        };
         /** ReportOutOfSpecEvent */
         ReportOutOfSpecEvent: {
             data: components["schemas"]["ReasonData"];
@@ -2560,6 +3356,19 @@ export interface components {
             /** Expected Version */
             expected_version?: number | null;
             signature?: components["schemas"]["SignatureIn"] | null;
+        };
+        /** RescheduleIn */
+        RescheduleIn: {
+            /** Buffer Days */
+            buffer_days?: number | null;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            reason_code: components["schemas"]["ReasonCode"];
+            /** Reason Text */
+            reason_text: string;
         };
         /**
          * ResourceType
@@ -2582,7 +3391,7 @@ export interface components {
          * Role
          * @enum {string}
          */
-        Role: "admin" | "coordinator" | "collection_staff" | "lab_tech" | "qa" | "infusion_staff";
+        Role: "admin" | "coordinator" | "collection_staff" | "lab_tech" | "qa" | "infusion_staff" | "manufacturing_planner";
         /** ScanIn */
         ScanIn: {
             /** @description the journey step the scan is for, e.g. thaw, infuse, receive_at_treatment_center */
@@ -2711,11 +3520,25 @@ export interface components {
         ShipData: {
             /** Courier */
             courier?: string | null;
+            /** Logger Serial */
+            logger_serial?: string | null;
             /** Scans */
             scans: string[];
+            /** Seal Id */
+            seal_id?: string | null;
+            /** Shipper Serial */
+            shipper_serial?: string | null;
             /** Shipper Type */
             shipper_type: string;
-            /** Tracking Number */
+            /**
+             * Shipping Profile
+             * @description default: by direction and product (LN2 vapour for cryopreserved material, else 2-8 °C or room temperature as the protocol keeps apheresis)
+             */
+            shipping_profile?: string | null;
+            /**
+             * Tracking Number
+             * @description the air waybill
+             */
             tracking_number?: string | null;
         };
         /** ShipToManufacturingEvent */
@@ -2746,13 +3569,141 @@ export interface components {
         ShipToTreatmentData: {
             /** Courier */
             courier?: string | null;
+            /** Logger Serial */
+            logger_serial?: string | null;
             /** Scans */
             scans: string[];
+            /** Seal Id */
+            seal_id?: string | null;
+            /** Shipper Serial */
+            shipper_serial?: string | null;
             /** Shipper Type */
             shipper_type: string;
-            /** Tracking Number */
+            /**
+             * Shipping Profile
+             * @description default: by direction and product (LN2 vapour for cryopreserved material, else 2-8 °C or room temperature as the protocol keeps apheresis)
+             */
+            shipping_profile?: string | null;
+            /**
+             * Tracking Number
+             * @description the air waybill
+             */
             tracking_number?: string | null;
         };
+        /** ShipmentOut */
+        ShipmentOut: {
+            /** Air Waybill */
+            air_waybill: string | null;
+            /** Case Id */
+            case_id: number;
+            /** Courier */
+            courier: string | null;
+            /** Direction */
+            direction: string;
+            /** Excursions */
+            excursions: components["schemas"]["ExcursionOut"][];
+            /** Gaps */
+            gaps: components["schemas"]["GapOut"][];
+            /**
+             * Handed Over At
+             * Format: date-time
+             */
+            handed_over_at: string;
+            /** High C */
+            high_c: number;
+            /** Id */
+            id: number;
+            /** Logger Serial */
+            logger_serial: string | null;
+            /** Low C */
+            low_c: number;
+            /** Max Transit Hours */
+            max_transit_hours: number;
+            /** Profile */
+            profile: string;
+            /** Profile Version */
+            profile_version: number;
+            /** Received At */
+            received_at: string | null;
+            /** Seal Id */
+            seal_id: string | null;
+            /** Shipper Serial */
+            shipper_serial: string | null;
+            /** Shipper Type */
+            shipper_type: string;
+            /** Status */
+            status: string;
+            summary: components["schemas"]["cartrack__shipments__report__SummaryOut"] | null;
+            /** Transit Hours */
+            transit_hours: number | null;
+            /** Units */
+            units: string[];
+            /** Within Transit Limit */
+            within_transit_limit: boolean | null;
+        };
+        /**
+         * ShipmentStatus
+         * @enum {string}
+         */
+        ShipmentStatus: "in_transit" | "received";
+        /** ShipperIn */
+        ShipperIn: {
+            /** Model */
+            model: string;
+            /** Nominal Hold Hours */
+            nominal_hold_hours: number;
+            /** Profile Code */
+            profile_code: string;
+            /**
+             * Qualified Until
+             * Format: date
+             */
+            qualified_until: string;
+            /** Serial */
+            serial: string;
+            /** @default available */
+            status: components["schemas"]["ShipperStatus"];
+        };
+        /** ShipperOut */
+        ShipperOut: {
+            /** Id */
+            id: number;
+            /** Model */
+            model: string;
+            /** Nominal Hold Hours */
+            nominal_hold_hours: number;
+            /** Profile Code */
+            profile_code: string;
+            /**
+             * Qualified Until
+             * Format: date
+             */
+            qualified_until: string;
+            /** Serial */
+            serial: string;
+            status: components["schemas"]["ShipperStatus"];
+        };
+        /**
+         * ShipperStatus
+         * @enum {string}
+         */
+        ShipperStatus: "available" | "in_use" | "quarantine" | "retired";
+        /**
+         * ShipperUpdate
+         * @description Requalify a shipper (back to available, a new qualified-until date) or retire it.
+         */
+        ShipperUpdate: {
+            /** Nominal Hold Hours */
+            nominal_hold_hours?: number | null;
+            /** Qualified Until */
+            qualified_until?: string | null;
+            status?: components["schemas"]["ShipperStatus"] | null;
+        };
+        /**
+         * Side
+         * @enum {string}
+         */
+        Side: "high" | "low";
         /** SignOut */
         SignOut: {
             /**
@@ -2769,6 +3720,11 @@ export interface components {
              * @description only when this condition arises (e.g. override)
              */
             when: string | null;
+        };
+        /** SignatureBody */
+        SignatureBody: {
+            /** Password */
+            password: string;
         };
         /**
          * SignatureIn
@@ -2841,6 +3797,50 @@ export interface components {
          * @enum {string}
          */
         SiteScope: "collection" | "manufacturing" | "treatment" | "clinical" | "any";
+        /** SlotOut */
+        SlotOut: {
+            /** Buffer Days */
+            buffer_days: number;
+            /** Case Id */
+            case_id: number;
+            /** Coi */
+            coi: string;
+            /** Confirmed At */
+            confirmed_at?: string | null;
+            /** Confirmed By */
+            confirmed_by?: string | null;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Facility */
+            facility: string;
+            /**
+             * Hold Expires At
+             * Format: date-time
+             */
+            hold_expires_at: string;
+            /** Id */
+            id: number;
+            plan: components["schemas"]["PlanOut"];
+            /** Product */
+            product: string;
+            /** Reason Code */
+            reason_code?: string | null;
+            /** Reason Text */
+            reason_text?: string | null;
+            /** Replaces Id */
+            replaces_id?: number | null;
+            /** Signature Meaning */
+            signature_meaning?: string | null;
+            status: components["schemas"]["SlotStatus"];
+        };
+        /**
+         * SlotStatus
+         * @enum {string}
+         */
+        SlotStatus: "held" | "confirmed" | "consumed" | "expired" | "released";
         /** Stage */
         Stage: {
             /** Label */
@@ -2914,13 +3914,6 @@ export interface components {
             p25: number | null;
             /** P75 */
             p75: number | null;
-        };
-        /** SummaryOut */
-        SummaryOut: {
-            /** Unacknowledged */
-            unacknowledged: number;
-            /** Unacknowledged Critical */
-            unacknowledged_critical: number;
         };
         /** TargetOut */
         TargetOut: {
@@ -3181,10 +4174,63 @@ export interface components {
             total_mean_days: number | null;
         };
         /**
+         * WeeklyPatternIn
+         * @description The same capacity per weekday over a date range (both ends included).
+         */
+        WeeklyPatternIn: {
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /** Note */
+            note?: string | null;
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /**
+             * Weekdays
+             * @description capacity Monday to Sunday
+             */
+            weekdays: number[];
+        };
+        /**
          * WristbandFormat
          * @enum {string}
          */
         WristbandFormat: "png" | "pdf";
+        /** SummaryOut */
+        cartrack__alerts__inbox__SummaryOut: {
+            /** Unacknowledged */
+            unacknowledged: number;
+            /** Unacknowledged Critical */
+            unacknowledged_critical: number;
+        };
+        /** SummaryOut */
+        cartrack__shipments__report__SummaryOut: {
+            /** First At */
+            first_at: string | null;
+            /** Last At */
+            last_at: string | null;
+            /** Max At */
+            max_at: string | null;
+            /** Max C */
+            max_c: number | null;
+            /** Mean C */
+            mean_c: number | null;
+            /** Min At */
+            min_at: string | null;
+            /** Min C */
+            min_c: number | null;
+            /** Mkt C */
+            mkt_c: number | null;
+            /** Points */
+            points: number;
+            /** Trip Minutes */
+            trip_minutes: number;
+        };
     };
     responses: never;
     parameters: never;
@@ -3449,7 +4495,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SummaryOut"];
+                    "application/json": components["schemas"]["cartrack__alerts__inbox__SummaryOut"];
                 };
             };
             /** @description Not signed in */
@@ -4532,6 +5578,88 @@ export interface operations {
             };
         };
     };
+    calendar_api_calendar_get: {
+        parameters: {
+            query: {
+                /** @description first day (site-local) */
+                start: string;
+                /** @description last day, inclusive; at most 92 days */
+                end: string;
+                /** @description only what happens at this site */
+                site?: string | null;
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarEntry"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_cases_api_cases_get: {
         parameters: {
             query?: {
@@ -5238,6 +6366,402 @@ export interface operations {
             };
         };
     };
+    get_slot_api_cases__case_id__slot_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hold_api_cases__case_id__slot_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    confirm_api_cases__case_id__slot_confirm_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    release_api_cases__case_id__slot_release_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReleaseIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reschedule_api_cases__case_id__slot_reschedule_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RescheduleIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     wristband_label_api_cases__case_id__wristband__fmt__post: {
         parameters: {
             query?: never;
@@ -5299,6 +6823,86 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    disposition_api_excursions__excursion_id__disposition_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                excursion_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DispositionIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExcursionOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description Body too large */
             413: {
@@ -5781,6 +7385,238 @@ export interface operations {
             };
         };
     };
+    list_loggers_api_loggers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggerOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_logger_api_loggers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoggerIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggerOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_logger_api_loggers__serial__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serial: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoggerUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoggerOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_protocols_api_protocols_get: {
         parameters: {
             query?: {
@@ -6099,6 +7935,641 @@ export interface operations {
             };
         };
     };
+    list_shipments_api_shipments_get: {
+        parameters: {
+            query?: {
+                case_id?: number | null;
+                status?: components["schemas"]["ShipmentStatus"] | null;
+                direction?: components["schemas"]["Direction"] | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShipmentOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_shipment_api_shipments__shipment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shipment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShipmentOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    post_readings_api_shipments__shipment_id__readings_post: {
+        parameters: {
+            query?: {
+                /** @description the logger's time zone, for CSV times without a UTC offset */
+                tz?: string | null;
+            };
+            header?: never;
+            path: {
+                shipment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * At
+                     * Format: date-time
+                     */
+                    at: string;
+                    /** Temp C */
+                    temp_c: number;
+                }[];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_shippers_api_shippers_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ShipperStatus"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShipperOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_shipper_api_shippers_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipperIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShipperOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_shipper_api_shippers__serial__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                serial: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShipperUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShipperOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_profiles_api_shipping_profiles_get: {
+        parameters: {
+            query?: {
+                code?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    publish_profile_api_shipping_profiles_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_sites_api_sites_get: {
         parameters: {
             query?: never;
@@ -6193,6 +8664,252 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SiteOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    availability_api_slots_availability_get: {
+        parameters: {
+            query: {
+                facility: string;
+                product: string;
+                start: string;
+                end: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilityDay"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_weekly_pattern_api_slots_capacity__facility___product__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a manufacturing facility's site code */
+                facility: string;
+                /** @description a protocol key, as in /api/protocols */
+                product: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WeeklyPatternIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CapacityOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_capacity_api_slots_capacity__facility___product___day__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                day: string;
+                /** @description a manufacturing facility's site code */
+                facility: string;
+                /** @description a protocol key, as in /api/protocols */
+                product: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CapacityIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CapacityOut"];
                 };
             };
             /** @description Not signed in */

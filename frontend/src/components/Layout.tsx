@@ -12,6 +12,9 @@ interface NavItem {
 export const NAV: NavItem[] = [
   { to: "/cases", label: "Case board", roles: ["coordinator", "collection_staff", "lab_tech", "qa", "infusion_staff"] },
   { to: "/cases/new", label: "Enroll", roles: ["coordinator"] },
+  { to: "/calendar", label: "Calendar", roles: ["coordinator", "infusion_staff"] },
+  { to: "/shipments", label: "Shipments", roles: ["coordinator"] },
+  { to: "/excursions", label: "Excursions", roles: ["qa"] },
   { to: "/scan", label: "Scan station", roles: ["collection_staff", "lab_tech", "infusion_staff"] },
   { to: "/qa", label: "Release queue", roles: ["qa"] },
   { to: "/infusion", label: "Infusion", roles: ["infusion_staff"] },

@@ -17,6 +17,8 @@ import { Timeline } from "./case/Timeline";
 import { LabelLinks, Units } from "./case/Units";
 import { VeinToVein } from "./case/VeinToVein";
 import { useState } from "react";
+import { CaseSlot } from "../scheduling/CaseSlot";
+import { CaseShipments } from "../shipments/CaseShipments";
 
 export function CasePage() {
   const id = Number(useParams().caseId);
@@ -31,8 +33,8 @@ export function CasePage() {
 }
 
 const SECTIONS = [
-  ["actions", "Actions"], ["v2v", "Vein to vein"], ["deadlines", "Deadlines"], ["units", "Bags and labels"],
-  ["qc", "QC"], ["monitoring", "Monitoring"], ["custody", "Custody chain"], ["alerts", "Alerts"],
+  ["actions", "Actions"], ["slot", "Slot and plan"], ["v2v", "Vein to vein"], ["deadlines", "Deadlines"], ["units", "Bags and labels"],
+  ["qc", "QC"], ["monitoring", "Monitoring"], ["custody", "Custody chain"], ["shipments", "Shipments"], ["alerts", "Alerts"],
   ["timeline", "Timeline"], ["audit", "Audit trail"],
 ] as const;
 
@@ -74,6 +76,10 @@ function CaseView({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: Ca
         <h2 id="h-actions">Actions</h2>
         <CaseActions detail={detail} onChanged={onChanged} />
       </section>
+      <section id="slot" aria-labelledby="h-slot">
+        <h2 id="h-slot">Manufacturing slot and plan</h2>
+        <CaseSlot detail={detail} />
+      </section>
       <section id="v2v" aria-labelledby="h-v2v">
         <h2 id="h-v2v">Vein-to-vein timeline</h2>
         <VeinToVein detail={detail} />
@@ -98,6 +104,10 @@ function CaseView({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: Ca
       <section id="custody" aria-labelledby="h-custody">
         <h2 id="h-custody">Custody chain</h2>
         <Custody detail={detail} />
+      </section>
+      <section id="shipments" aria-labelledby="h-shipments">
+        <h2 id="h-shipments">Shipments and cold chain</h2>
+        <CaseShipments caseId={detail.id} version={detail.version} />
       </section>
       <section id="alerts" aria-labelledby="h-alerts">
         <h2 id="h-alerts">Alerts</h2>

@@ -15,6 +15,8 @@ import { ScanInput } from "./ScanInput";
 import { VerdictOverlay, type Verdict } from "./VerdictOverlay";
 import { postScan, setStationLocation, stationLocation, type ScanResult } from "./api";
 import { shortScan, type FormObject } from "../journey/SchemaForm";
+import { RECEIVED_BY, ReceivingPanel } from "../shipments/Receiving";
+import { nextPackStep, packedFields, PackingPanel, packStepWords, serialOf, SHIP_EVENTS, usePackedShipper, type Packing } from "./Packing";
 
 interface HistoryEntry {
   id: number;
@@ -51,9 +53,21 @@ export function ScanStation() {
   // Scans feed the open action's form until it is submitted; after that a scan starts afresh.
   const actionRef = useRef<Action | null>(null);
   actionRef.current = actionDone ? null : opened;
+  // Packing a tracked shipper: its first scans are the shipper, the logger and the seal.
+  const [packing, setPacking] = useState<Packing>({ started: false });
+  const packingRef = useRef(packing);
+  packingRef.current = packing;
+  const packedShipper = usePackedShipper(packing.shipper);
 
   const onScan = useCallback(async (payload: string) => {
     const current = actionRef.current;
+    const packStep = current && SHIP_EVENTS.has(current.event) ? nextPackStep(packingRef.current) : null;
+    if (packStep) {
+      const serial = serialOf(payload);
+      setPacking((p) => ({ ...p, [packStep]: serial }));
+      setHistory((h) => [{ id: ++historyId.current, at: new Date(), ok: true, text: `Packing: ${packStepWords(packStep)} ${serial}` }, ...h].slice(0, 8));
+      return;
+    }
     const feeding = current && collects(current) ? current.event : undefined;
     setBusy(true);
     try {
@@ -66,6 +80,7 @@ export function ScanStation() {
         return;
       }
       setScanned({ result, payload });
+      setPacking({ started: false });
       setOpened(null);
       setActionDone(false);
       setDetail(null);
@@ -95,6 +110,9 @@ export function ScanStation() {
     return a.expects.field === "scans" ? { scans: [scanned.payload] } : { scan: scanned.payload };
   };
 
+  const shipping = !!opened && SHIP_EVENTS.has(opened.event) && !actionDone;
+  const packStep = shipping ? nextPackStep(packing) : null;
+
   return (
     <section aria-labelledby="station-title" className="station">
       <div className="page-head">
@@ -103,7 +121,7 @@ export function ScanStation() {
       <div className="station-grid">
         <div className="station-main">
           <ScanInput onScan={(p) => void onScan(p)} busy={busy} keepFocus={!verdict}
-            label={action && opened && collects(opened) ? `Scan for: ${eventLabel(action)}` : "Scan a label"}
+            label={packStep ? `Scan the ${packStepWords(packStep)}` : action && opened && collects(opened) ? `Scan for: ${eventLabel(action)}` : "Scan a label"}
             hint={opened && collects(opened) ? "Each bag you scan now is checked and added to the form below." : "Scan a bag or a wristband. A keyboard-wedge scanner types the label and Enter."} />
           {scanned ? (
             <div className={`scanned card ${scanned.result.verdict === "match" ? "ok" : "bad"}`} aria-live="polite">
@@ -125,11 +143,15 @@ export function ScanStation() {
               <h2>What you can do now</h2>
               {actions.length ? (
                 <ActionButtons actions={actions} open={action} label="Allowed actions"
-                  onPick={(a) => { setActionDone(false); setOpened(action === a.event ? null : a); }} />
+                  onPick={(a) => { setActionDone(false); setPacking({ started: false }); setOpened(action === a.event ? null : a); }} />
               ) : <p>Nothing for your role at this step. The case is {detail.state.replace(/_/g, " ")}.</p>}
-              {opened && current ? (
-                <ActionForm key={`${opened.event}-${detail.id}`} detail={detail} action={current}
-                  initial={initialFor(current)} incomingScan={incoming} onCancel={() => setOpened(null)}
+              {shipping ? (
+                <PackingPanel packing={packing} onStart={() => setPacking({ started: true })} onReset={() => setPacking({ started: true })} />
+              ) : null}
+              {opened && !actionDone && RECEIVED_BY[opened.event] ? <ReceivingPanel caseId={detail.id} event={opened.event} /> : null}
+              {opened && current && !packStep ? (
+                <ActionForm key={`${opened.event}-${detail.id}-${packing.started ? "packed" : "plain"}`} detail={detail} action={current}
+                  initial={{ ...initialFor(current), ...packedFields(packing, packedShipper) }} incomingScan={incoming} onCancel={() => setOpened(null)}
                   onDone={(d) => { setActionDone(true); setDetail(d); }} />
               ) : null}
               {detail.units.length ? <details><summary>Labels of this case</summary><LabelLinks caseId={detail.id} /></details> : null}

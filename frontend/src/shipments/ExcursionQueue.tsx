@@ -1,0 +1,72 @@
+import { useState } from "react";
+import { Link } from "react-router";
+import { ErrorText } from "../components/ErrorText";
+import { formatDateTime } from "../lib/time";
+import { useQuery } from "../lib/useQuery";
+import { useTitle } from "../lib/useTitle";
+import { DIRECTION, getShipment, listShipments, pending, ruleText, useCois } from "./api";
+import { DispositionForm } from "./Disposition";
+import { ExcursionTable, SummaryFacts } from "./Parts";
+import { TemperatureChart } from "./TemperatureChart";
+
+/** QA's queue: every excursion waiting for a signed disposition, the chart beside the decision. */
+export function ExcursionQueue() {
+  useTitle("Excursions");
+  const list = useQuery(() => listShipments(), [], { refreshMs: 60_000 });
+  const waiting = (list.data ?? []).filter((s) => pending(s).length);
+  const cois = useCois(waiting.map((s) => s.case_id));
+  const [chosen, setChosen] = useState<number>();
+  const [done, setDone] = useState("");
+  const shipment = waiting.find((s) => s.id === chosen) ?? waiting[0];
+  return (
+    <section aria-labelledby="exq-title">
+      <h1 id="exq-title">Temperature excursions waiting for QA</h1>
+      {done ? <p className="event-done" role="status">{done}</p> : null}
+      <ErrorText error={list.error} />
+      {!list.data ? <p aria-busy="true">Loading…</p> : !waiting.length ? <p>No excursion is waiting for a disposition.</p> : (
+        <div className="queue-layout">
+          <ul className="queue" aria-label="Shipments with excursions waiting">
+            {waiting.map((s) => (
+              <li key={s.id}>
+                <button type="button" aria-pressed={s.id === shipment?.id} onClick={() => { setChosen(s.id); setDone(""); }}>
+                  <span>Shipment {s.id} · <span className="ident">{cois.get(s.case_id) ?? `case ${s.case_id}`}</span></span>
+                  <span className="hint">{DIRECTION[s.direction]} · {pending(s).map((e) => ruleText(e.rule)).join(", ")}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+          {shipment ? (
+            <QueueDetail key={shipment.id} id={shipment.id} version={pending(shipment).length}
+              onDone={(words) => { setDone(words); void list.reload(); }} />
+          ) : null}
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** The chosen shipment, read whole (with its summary), its chart, and a form per waiting excursion. */
+function QueueDetail({ id, version, onDone }: { id: number; version: number; onDone: (words: string) => void }) {
+  const q = useQuery(() => getShipment(id), [id, version]);
+  const shipment = q.data;
+  const cois = useCois(shipment ? [shipment.case_id] : []);
+  if (q.error) return <ErrorText error={q.error} />;
+  if (!shipment) return <p aria-busy="true">Loading shipment {id}…</p>;
+  const coi = cois.get(shipment.case_id) ?? `case ${shipment.case_id}`;
+  return (
+    <div className="queue-detail">
+      <h2>Shipment <Link to={`/shipments/${shipment.id}`}>{shipment.id}</Link>, case <Link to={`/cases/${shipment.case_id}`} className="ident">{coi}</Link></h2>
+      <p className="muted">{DIRECTION[shipment.direction]} · {shipment.profile} ({shipment.low_c} to {shipment.high_c} °C) · handed over {formatDateTime(shipment.handed_over_at)}</p>
+      <TemperatureChart shipment={shipment} />
+      <SummaryFacts shipment={shipment} />
+      <ExcursionTable excursions={shipment.excursions} caption={`Excursions of shipment ${shipment.id}`} />
+      {pending(shipment).map((e) => (
+        <div key={e.id}>
+          <h3>Excursion {e.id}: {ruleText(e.rule)}, {formatDateTime(e.started_at)}</h3>
+          <DispositionForm excursion={e} coi={coi}
+            onDone={(out) => { onDone(`Excursion ${out.id} dispositioned: ${out.disposition}.`); void q.reload(); }} />
+        </div>
+      ))}
+    </div>
+  );
+}
