@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from cartrack import clock
+from cartrack.identity.identifiers import printed_coi
 from cartrack.journey.models import Case
 from cartrack.shipments import service
 from cartrack.shipments.excursions import Analysis, Reading, Summary
@@ -17,7 +18,7 @@ from cartrack.shipments.models import Excursion, Shipment
 from cartrack.users.models import Site, User
 
 
-class SummaryOut(BaseModel):
+class TemperatureSummaryOut(BaseModel):
     points: int
     first_at: datetime | None
     last_at: datetime | None
@@ -30,7 +31,7 @@ class SummaryOut(BaseModel):
     mkt_c: float | None
 
     @classmethod
-    def of(cls, s: Summary) -> SummaryOut:
+    def of(cls, s: Summary) -> TemperatureSummaryOut:
         return cls(points=s.points, first_at=s.first_at, last_at=s.last_at,
                    trip_minutes=s.trip_minutes, min_c=s.min_c, min_at=s.min_at, max_c=s.max_c,
                    max_at=s.max_at, mean_c=s.mean_c, mkt_c=s.mkt_c)
@@ -73,6 +74,8 @@ class GapOut(BaseModel):
 class ShipmentOut(BaseModel):
     id: int
     case_id: int
+    coi: str
+    coi_check: str
     direction: str
     status: str
     profile: str
@@ -93,7 +96,7 @@ class ShipmentOut(BaseModel):
     within_transit_limit: bool | None
     receipt: str | None
     receipt_checklist: dict[str, Any] | None
-    summary: SummaryOut | None
+    summary: TemperatureSummaryOut | None
     excursions: list[ExcursionOut]
     gaps: list[GapOut]
 
@@ -102,7 +105,7 @@ class ImportOut(BaseModel):
     inserted: int
     duplicates: int
     rejected: int
-    summary: SummaryOut | None
+    summary: TemperatureSummaryOut | None
     excursions: list[ExcursionOut]
     gaps: list[GapOut]
 
@@ -116,8 +119,10 @@ def shipment_out(session: Session, s: Shipment, *, analysed: bool = True,
     handed = clock.as_utc(s.handed_over_at)
     received = service.received_at_or_none(s)
     hours = (received - handed).total_seconds() / 3600 if received else None
+    case = session.get(Case, s.case_id)
     return ShipmentOut(
-        id=s.id, case_id=s.case_id, direction=s.direction.value, status=s.status.value,
+        id=s.id, case_id=s.case_id, coi=case.coi if case else "",
+        coi_check=printed_coi(case.coi).check if case else "", direction=s.direction.value, status=s.status.value,
         profile=profile.code, profile_version=profile.version, low_c=profile.low_c,
         high_c=profile.high_c, max_transit_hours=profile.max_transit_hours,
         shipper_type=s.shipper_type, shipper_serial=s.shipper_serial,
@@ -126,7 +131,7 @@ def shipment_out(session: Session, s: Shipment, *, analysed: bool = True,
         received_at=received, transit_hours=round(hours, 2) if hours is not None else None,
         within_transit_limit=None if hours is None else hours <= profile.max_transit_hours,
         receipt=s.receipt.value if s.receipt else None, receipt_checklist=s.receipt_checklist,
-        summary=SummaryOut.of(analysis.summary) if analysis else None,
+        summary=TemperatureSummaryOut.of(analysis.summary) if analysis else None,
         excursions=[ExcursionOut.of(e) for e in service.excursions_of(session, s.id)],
         gaps=[GapOut(started_at=g.started_at, ended_at=g.ended_at, minutes=g.minutes)
               for g in (analysis.gaps if analysis else [])])

@@ -3,7 +3,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { useAuth } from "../auth/AuthContext";
 
 export type Alert = Schemas["AlertOut"];
-export type AlertSummary = Schemas["cartrack__alerts__inbox__SummaryOut"];
+export type AlertSummary = Schemas["SummaryOut"];
 
 interface AlertsState {
   summary: AlertSummary | null;

@@ -898,8 +898,56 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Post Readings */
+        /**
+         * Post Readings
+         * @description Temperature readings as JSON ``[{at, temp_c}]``, or as ``text/csv`` from the logger
+         *     (``logger_serial,timestamp,temp_c``, or ``Date,Time,Temperature(°C)`` with ``tz``).
+         *     Readings already stored (same logger and time) count as duplicates; rows of another
+         *     logger are rejected; a malformed line refuses the whole file (422, its line number).
+         */
         post: operations["post_readings_api_shipments__shipment_id__readings_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shipments/{shipment_id}/receipt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receipt Check
+         * @description The signed receipt checklist, after the receive event: all items pass → accepted; a
+         *     failed item → rejected, or accepted with deviation when QA signs it off.
+         */
+        post: operations["receipt_check_api_shipments__shipment_id__receipt_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shipments/{shipment_id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report
+         * @description The shipment report as JSON: header, custody points, profile, summary, excursions, and
+         *     the readings for a chart with the limit band.
+         */
+        get: operations["report_api_shipments__shipment_id__report_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1774,6 +1822,18 @@ export interface components {
             /** Wristband Id */
             wristband_id: string | null;
         };
+        /** CustodyPoint */
+        CustodyPoint: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** By */
+            by: string | null;
+            /** What */
+            what: string;
+        };
         /**
          * DeadlineKind
          * @description The time limits of DESIGN.md; the journey table says which event opens and closes each.
@@ -2118,7 +2178,7 @@ export interface components {
             inserted: number;
             /** Rejected */
             rejected: number;
-            summary: components["schemas"]["cartrack__shipments__report__SummaryOut"] | null;
+            summary: components["schemas"]["TemperatureSummaryOut"] | null;
         };
         /** InfuseData */
         InfuseData: {
@@ -3174,6 +3234,16 @@ export interface components {
             /** Start */
             start: string | null;
         };
+        /** ReadingOut */
+        ReadingOut: {
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Temp C */
+            temp_c: number;
+        };
         /** ReadyOut */
         ReadyOut: {
             /** Database */
@@ -3196,6 +3266,45 @@ export interface components {
         ReasonData: {
             /** Reason */
             reason: string;
+        };
+        /** ReceiptIn */
+        ReceiptIn: {
+            /**
+             * Accept Deviation
+             * @description QA only: accept the shipment although an item failed
+             * @default false
+             */
+            accept_deviation: boolean;
+            /**
+             * Logger Serial
+             * @description scanned on arrival
+             */
+            logger_serial?: string | null;
+            /**
+             * Logger Stopped
+             * @description ignored when the shipment had no logger
+             */
+            logger_stopped: boolean;
+            /** Notes */
+            notes?: string | null;
+            /** Package Intact */
+            package_intact: boolean;
+            /**
+             * Seal Id
+             * @description the seal scanned on arrival
+             */
+            seal_id?: string | null;
+            /**
+             * Seal Intact
+             * @description ignored when the shipment left without a seal
+             */
+            seal_intact: boolean;
+            /**
+             * Shipper Serial
+             * @description scanned on arrival
+             */
+            shipper_serial?: string | null;
+            signature: components["schemas"]["SignatureIn"];
         };
         /** ReceiveAtManufacturingEvent */
         ReceiveAtManufacturingEvent: {
@@ -3344,6 +3453,34 @@ export interface components {
             reason_code: components["schemas"]["ReasonCode"];
             /** Reason Text */
             reason_text: string;
+        };
+        /**
+         * ReportOut
+         * @description World Courier-style: the header, custody points, profile, summary, excursions, and the
+         *     readings for a chart with the limit band (at most 2,000 points; the extremes kept).
+         */
+        ReportOut: {
+            /** Alarm Rules */
+            alarm_rules: {
+                [key: string]: unknown;
+            }[];
+            /** Coi */
+            coi: string;
+            /** Collection Site */
+            collection_site: string;
+            /** Custody */
+            custody: components["schemas"]["CustodyPoint"][];
+            /** Manufacturing Site */
+            manufacturing_site: string;
+            /** Profile Source */
+            profile_source: string;
+            /** Readings */
+            readings: components["schemas"]["ReadingOut"][];
+            /** Readings Total */
+            readings_total: number;
+            shipment: components["schemas"]["ShipmentOut"];
+            /** Treatment Site */
+            treatment_site: string;
         };
         /** ReportOutOfSpecEvent */
         ReportOutOfSpecEvent: {
@@ -3596,6 +3733,10 @@ export interface components {
             air_waybill: string | null;
             /** Case Id */
             case_id: number;
+            /** Coi */
+            coi: string;
+            /** Coi Check */
+            coi_check: string;
             /** Courier */
             courier: string | null;
             /** Direction */
@@ -3623,6 +3764,12 @@ export interface components {
             profile: string;
             /** Profile Version */
             profile_version: number;
+            /** Receipt */
+            receipt: string | null;
+            /** Receipt Checklist */
+            receipt_checklist: {
+                [key: string]: unknown;
+            } | null;
             /** Received At */
             received_at: string | null;
             /** Seal Id */
@@ -3633,7 +3780,7 @@ export interface components {
             shipper_type: string;
             /** Status */
             status: string;
-            summary: components["schemas"]["cartrack__shipments__report__SummaryOut"] | null;
+            summary: components["schemas"]["TemperatureSummaryOut"] | null;
             /** Transit Hours */
             transit_hours: number | null;
             /** Units */
@@ -3915,12 +4062,42 @@ export interface components {
             /** P75 */
             p75: number | null;
         };
+        /** SummaryOut */
+        SummaryOut: {
+            /** Unacknowledged */
+            unacknowledged: number;
+            /** Unacknowledged Critical */
+            unacknowledged_critical: number;
+        };
         /** TargetOut */
         TargetOut: {
             /** Role */
             role: string;
             /** Site Id */
             site_id: number;
+        };
+        /** TemperatureSummaryOut */
+        TemperatureSummaryOut: {
+            /** First At */
+            first_at: string | null;
+            /** Last At */
+            last_at: string | null;
+            /** Max At */
+            max_at: string | null;
+            /** Max C */
+            max_c: number | null;
+            /** Mean C */
+            mean_c: number | null;
+            /** Min At */
+            min_at: string | null;
+            /** Min C */
+            min_c: number | null;
+            /** Mkt C */
+            mkt_c: number | null;
+            /** Points */
+            points: number;
+            /** Trip Minutes */
+            trip_minutes: number;
         };
         /** TemplateIn */
         TemplateIn: {
@@ -4201,36 +4378,6 @@ export interface components {
          * @enum {string}
          */
         WristbandFormat: "png" | "pdf";
-        /** SummaryOut */
-        cartrack__alerts__inbox__SummaryOut: {
-            /** Unacknowledged */
-            unacknowledged: number;
-            /** Unacknowledged Critical */
-            unacknowledged_critical: number;
-        };
-        /** SummaryOut */
-        cartrack__shipments__report__SummaryOut: {
-            /** First At */
-            first_at: string | null;
-            /** Last At */
-            last_at: string | null;
-            /** Max At */
-            max_at: string | null;
-            /** Max C */
-            max_c: number | null;
-            /** Mean C */
-            mean_c: number | null;
-            /** Min At */
-            min_at: string | null;
-            /** Min C */
-            min_c: number | null;
-            /** Mkt C */
-            mkt_c: number | null;
-            /** Points */
-            points: number;
-            /** Trip Minutes */
-            trip_minutes: number;
-        };
     };
     responses: never;
     parameters: never;
@@ -4495,7 +4642,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["cartrack__alerts__inbox__SummaryOut"];
+                    "application/json": components["schemas"]["SummaryOut"];
                 };
             };
             /** @description Not signed in */
@@ -8124,6 +8271,162 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    receipt_check_api_shipments__shipment_id__receipt_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shipment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiptIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShipmentOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_api_shipments__shipment_id__report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                shipment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
                 };
             };
             /** @description Not signed in */

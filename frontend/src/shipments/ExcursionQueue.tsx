@@ -4,17 +4,16 @@ import { ErrorText } from "../components/ErrorText";
 import { formatDateTime } from "../lib/time";
 import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { DIRECTION, getShipment, listShipments, pending, ruleText, useCois } from "./api";
+import { DIRECTION, getShipment, listShipments, pending, ruleText, coiOf } from "./api";
 import { DispositionForm } from "./Disposition";
 import { ExcursionTable, SummaryFacts } from "./Parts";
-import { TemperatureChart } from "./TemperatureChart";
+import { ShipmentChart } from "./TemperatureChart";
 
 /** QA's queue: every excursion waiting for a signed disposition, the chart beside the decision. */
 export function ExcursionQueue() {
   useTitle("Excursions");
   const list = useQuery(() => listShipments(), [], { refreshMs: 60_000 });
   const waiting = (list.data ?? []).filter((s) => pending(s).length);
-  const cois = useCois(waiting.map((s) => s.case_id));
   const [chosen, setChosen] = useState<number>();
   const [done, setDone] = useState("");
   const shipment = waiting.find((s) => s.id === chosen) ?? waiting[0];
@@ -29,7 +28,7 @@ export function ExcursionQueue() {
             {waiting.map((s) => (
               <li key={s.id}>
                 <button type="button" aria-pressed={s.id === shipment?.id} onClick={() => { setChosen(s.id); setDone(""); }}>
-                  <span>Shipment {s.id} · <span className="ident">{cois.get(s.case_id) ?? `case ${s.case_id}`}</span></span>
+                  <span>Shipment {s.id} · <span className="ident">{coiOf(s)}</span></span>
                   <span className="hint">{DIRECTION[s.direction]} · {pending(s).map((e) => ruleText(e.rule)).join(", ")}</span>
                 </button>
               </li>
@@ -49,15 +48,14 @@ export function ExcursionQueue() {
 function QueueDetail({ id, version, onDone }: { id: number; version: number; onDone: (words: string) => void }) {
   const q = useQuery(() => getShipment(id), [id, version]);
   const shipment = q.data;
-  const cois = useCois(shipment ? [shipment.case_id] : []);
   if (q.error) return <ErrorText error={q.error} />;
   if (!shipment) return <p aria-busy="true">Loading shipment {id}…</p>;
-  const coi = cois.get(shipment.case_id) ?? `case ${shipment.case_id}`;
+  const coi = coiOf(shipment);
   return (
     <div className="queue-detail">
       <h2>Shipment <Link to={`/shipments/${shipment.id}`}>{shipment.id}</Link>, case <Link to={`/cases/${shipment.case_id}`} className="ident">{coi}</Link></h2>
       <p className="muted">{DIRECTION[shipment.direction]} · {shipment.profile} ({shipment.low_c} to {shipment.high_c} °C) · handed over {formatDateTime(shipment.handed_over_at)}</p>
-      <TemperatureChart shipment={shipment} />
+      <ShipmentChart shipment={shipment} />
       <SummaryFacts shipment={shipment} />
       <ExcursionTable excursions={shipment.excursions} caption={`Excursions of shipment ${shipment.id}`} />
       {pending(shipment).map((e) => (

@@ -4,7 +4,7 @@ import { formatDateTime, useNow } from "../lib/time";
 import { useQuery } from "../lib/useQuery";
 import { getShipment, hoursSince, listShipments, pending } from "./api";
 import { ExcursionTable, SummaryFacts } from "./Parts";
-import { TemperatureChart } from "./TemperatureChart";
+import { ShipmentChart } from "./TemperatureChart";
 
 export const RECEIVED_BY: Record<string, "apheresis_to_manufacturing" | "product_to_treatment_center"> = {
   receive_at_manufacturing: "apheresis_to_manufacturing",
@@ -45,7 +45,7 @@ export function ReceivingPanel({ caseId, event }: { caseId: number; event: strin
           {hours.toFixed(1)} h since hand-over at {formatDateTime(s.handed_over_at)}; the {s.profile} limit is {s.max_transit_hours} h{over ? " — over the limit" : ""}
         </dd>
       </dl>
-      <TemperatureChart shipment={s} now={now} />
+      <ShipmentChart shipment={s} now={now} />
       <SummaryFacts shipment={s} />
       {s.excursions.length ? <ExcursionTable excursions={s.excursions} caption={`Excursions of shipment ${s.id}`} /> : null}
       {waiting.length ? (

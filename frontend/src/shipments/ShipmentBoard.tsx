@@ -4,7 +4,7 @@ import { ErrorText } from "../components/ErrorText";
 import { formatDateTime, useNow } from "../lib/time";
 import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { DIRECTION, hoursSince, listShipments, pending, useCois, type Shipment } from "./api";
+import { DIRECTION, hoursSince, listShipments, pending, coiOf, type Shipment } from "./api";
 
 type Status = "in_transit" | "received" | "";
 
@@ -13,7 +13,6 @@ export function ShipmentBoard() {
   useTitle("Shipments");
   const [status, setStatus] = useState<Status>("in_transit");
   const list = useQuery(() => listShipments({ status: status || undefined }), [status], { refreshMs: 60_000 });
-  const cois = useCois((list.data ?? []).map((s) => s.case_id));
   const now = useNow(60_000);
   return (
     <section aria-labelledby="ship-title">
@@ -37,7 +36,7 @@ export function ShipmentBoard() {
               <tr><th scope="col">Shipment</th><th scope="col">Case</th><th scope="col">Direction</th><th scope="col">Profile</th><th scope="col">Courier</th><th scope="col">Handed over</th><th scope="col">Transit</th><th scope="col">Excursions</th></tr>
             </thead>
             <tbody>
-              {list.data.map((s) => <Row key={s.id} s={s} coi={cois.get(s.case_id)} now={now} />)}
+              {list.data.map((s) => <Row key={s.id} s={s} coi={coiOf(s)} now={now} />)}
             </tbody>
           </table>
         ) : <p>No shipment {status === "in_transit" ? "is in transit" : "to show"}.</p>

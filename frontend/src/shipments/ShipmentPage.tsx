@@ -4,10 +4,10 @@ import { ErrorText } from "../components/ErrorText";
 import { formatDateTime } from "../lib/time";
 import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { DIRECTION, getShipment, useCois, type Shipment } from "./api";
+import { DIRECTION, getShipment, coiOf, type Shipment } from "./api";
 import { DispositionForm } from "./Disposition";
 import { ExcursionTable, SummaryFacts } from "./Parts";
-import { TemperatureChart } from "./TemperatureChart";
+import { ShipmentChart } from "./TemperatureChart";
 
 export function ShipmentPage() {
   const id = Number(useParams().shipmentId);
@@ -21,7 +21,7 @@ export function ShipmentPage() {
 
 export function ShipmentView({ shipment: s, onChanged }: { shipment: Shipment; onChanged: () => void }) {
   const { hasRole } = useAuth();
-  const coi = useCois([s.case_id]).get(s.case_id) ?? `case ${s.case_id}`;
+  const coi = coiOf(s);
   const waiting = s.excursions.filter((e) => e.disposition === "pending_qa");
   return (
     <article aria-labelledby="shipment-title" className="shipment-page">
@@ -47,7 +47,7 @@ export function ShipmentView({ shipment: s, onChanged }: { shipment: Shipment; o
       </section>
       <section aria-labelledby="h-temp">
         <h2 id="h-temp">Temperature</h2>
-        <TemperatureChart shipment={s} />
+        <ShipmentChart shipment={s} />
         <SummaryFacts shipment={s} />
       </section>
       <section aria-labelledby="h-exc">

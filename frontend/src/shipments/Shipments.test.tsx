@@ -12,9 +12,9 @@ const EXC = {
   triggered_at: "2026-11-28T21:00:00Z", duration_minutes: 90, extreme_c: 11, events: 1, disposition: "pending_qa", disposition_reason: null, disposition_at: null, signature_id: null,
 };
 const SHIPMENT: Shipment = {
-  id: 9, case_id: 7, direction: "apheresis_to_manufacturing", status: "in_transit", profile: "fresh_2_8", profile_version: 1, low_c: 2, high_c: 8,
+  id: 9, case_id: 7, coi: "CHA999926000007", coi_check: "K", direction: "apheresis_to_manufacturing", status: "in_transit", profile: "fresh_2_8", profile_version: 1, low_c: 2, high_c: 8,
   max_transit_hours: 30, shipper_type: "2-8 °C validated shipper", shipper_serial: null, logger_serial: "LG-1", seal_id: null, courier: "MedCourier",
-  air_waybill: "MC1", units: ["A1"], handed_over_at: "2026-11-28T18:00:00Z", received_at: null, transit_hours: null, within_transit_limit: null,
+  air_waybill: "MC1", units: ["A1"], handed_over_at: "2026-11-28T18:00:00Z", received_at: null, transit_hours: null, within_transit_limit: null, receipt: null, receipt_checklist: null,
   summary: { points: 36, first_at: "2026-11-28T18:00:00Z", last_at: "2026-11-29T02:45:00Z", trip_minutes: 525, min_c: 4.4, min_at: "2026-11-28T18:00:00Z", max_c: 11, max_at: "2026-11-28T20:30:00Z", mean_c: 6, mkt_c: 6.4 },
   excursions: [EXC], gaps: [],
 };

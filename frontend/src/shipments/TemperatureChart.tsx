@@ -3,7 +3,8 @@ import { Group } from "@visx/group";
 import { scaleLinear, scaleTime } from "@visx/scale";
 import { Bar, Circle, Line, LinePath } from "@visx/shape";
 import { formatDateTime } from "../lib/time";
-import { parseRule, type Reading, type Shipment } from "./api";
+import { useQuery } from "../lib/useQuery";
+import { chartReadings, parseRule, type Reading, type Shipment } from "./api";
 
 const WIDTH = 860;
 const HEIGHT = 320;
@@ -79,8 +80,14 @@ export function TemperatureChart({ shipment, readings, now = Date.now() }: { shi
         <span className="swatch limit" aria-hidden="true" /> limits {shipment.low_c} to {shipment.high_c} °C ({shipment.profile} v{shipment.profile_version})
         {" · "}<span className="swatch excursion" aria-hidden="true" /> excursion, limit to extreme
         {s?.points ? <> · <span className="dot max" aria-hidden="true" /> maximum · <span className="dot min" aria-hidden="true" /> minimum · dashed: mean</> : null}
-        {readings?.length ? null : <span className="muted"> · The API serves the summary and excursions, not each reading; the curve itself is not drawn.</span>}
+        {readings?.length ? <> · <span className="swatch reading" aria-hidden="true" /> logger readings</> : null}
       </figcaption>
     </figure>
   );
+}
+
+/** The chart with the logger's readings, loaded from the shipment report (again when new readings arrive). */
+export function ShipmentChart({ shipment, now }: { shipment: Shipment; now?: number }) {
+  const readings = useQuery(() => chartReadings(shipment.id), [shipment.id, shipment.summary?.points, shipment.summary?.last_at]);
+  return <TemperatureChart shipment={shipment} readings={readings.data} now={now} />;
 }

@@ -1,11 +1,9 @@
 import { api, unwrap, type Schemas } from "../api/client";
-import { getCase } from "../journey/api";
-import { useQuery } from "../lib/useQuery";
 
 export type Shipment = Schemas["ShipmentOut"];
 export type Excursion = Schemas["ExcursionOut"];
-export type ReadingsSummary = Schemas["cartrack__shipments__report__SummaryOut"];
-export type Reading = { at: string; temp_c: number };
+export type ReadingsSummary = Schemas["TemperatureSummaryOut"];
+export type Reading = Schemas["ReadingOut"];
 
 export async function listShipments(query: { status?: "in_transit" | "received"; case_id?: number; limit?: number } = {}): Promise<Shipment[]> {
   return unwrap(await api.GET("/api/shipments", { params: { query: { limit: 200, ...query } } }));
@@ -13,6 +11,11 @@ export async function listShipments(query: { status?: "in_transit" | "received";
 
 export async function getShipment(id: number): Promise<Shipment> {
   return unwrap(await api.GET("/api/shipments/{shipment_id}", { params: { path: { shipment_id: id } } }));
+}
+
+/** The readings to chart: every n-th of the logger's, the extremes kept (at most 2,000). */
+export async function chartReadings(id: number): Promise<Reading[]> {
+  return unwrap(await api.GET("/api/shipments/{shipment_id}/report", { params: { path: { shipment_id: id } } })).readings;
 }
 
 export async function dispose(excursionId: number, decision: "acceptable" | "reject", reason: string, password: string): Promise<Excursion> {
@@ -56,21 +59,9 @@ export function pending(s: Shipment): Excursion[] {
   return s.excursions.filter((e) => e.disposition === "pending_qa");
 }
 
-/** COIs of the shipments' cases (the shipment answer carries only the case id). */
-export function useCois(caseIds: number[]): Map<number, string> {
-  const ids = [...new Set(caseIds)].sort((a, b) => a - b);
-  const q = useQuery(async () => {
-    const pairs = await Promise.all(ids.map(async (id) => {
-      try {
-        const c = await getCase(id);
-        return [id, `${c.coi}${c.coi_check}`] as const;
-      } catch {
-        return [id, `case ${id}`] as const;
-      }
-    }));
-    return new Map<number, string>(pairs);
-  }, [ids.join(",")]);
-  return q.data ?? new Map();
+/** The shipment's COI as printed: with its check character. */
+export function coiOf(s: Shipment): string {
+  return `${s.coi}${s.coi_check}`;
 }
 
 export function hoursSince(iso: string, now: number): number {
