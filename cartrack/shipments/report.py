@@ -122,7 +122,8 @@ def shipment_out(session: Session, s: Shipment, *, analysed: bool = True,
     case = session.get(Case, s.case_id)
     return ShipmentOut(
         id=s.id, case_id=s.case_id, coi=case.coi if case else "",
-        coi_check=printed_coi(case.coi).check if case else "", direction=s.direction.value, status=s.status.value,
+        coi_check=printed_coi(case.coi).check if case else "", direction=s.direction.value,
+        status=s.status.value,
         profile=profile.code, profile_version=profile.version, low_c=profile.low_c,
         high_c=profile.high_c, max_transit_hours=profile.max_transit_hours,
         shipper_type=s.shipper_type, shipper_serial=s.shipper_serial,
