@@ -1,4 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { QueryClientContext } from "@tanstack/react-query";
 import { api, onUnauthorized, setCsrfToken, unwrap, type Schemas } from "../api/client";
 
 export type Me = Schemas["MeOut"];
@@ -24,13 +25,18 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
   const [status, setStatus] = useState<AuthState["status"]>("loading");
   const [reason, setReason] = useState<string | null>(null);
+  // What one user read is never shown to the next: the cache goes when the user changes.
+  const queryClient = useContext(QueryClientContext);
+  const userId = useRef<number | null>(null);
 
   const apply = useCallback((who: Me | null, why: string | null = null) => {
+    if ((who?.id ?? null) !== userId.current) queryClient?.clear();
+    userId.current = who?.id ?? null;
     setCsrfToken(who?.csrf_token);
     setMe(who);
     setStatus(who ? "signedIn" : "signedOut");
     setReason(why);
-  }, []);
+  }, [queryClient]);
 
   // Restore the session on reload.
   useEffect(() => {
