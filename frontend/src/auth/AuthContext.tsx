@@ -25,12 +25,13 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
   const [status, setStatus] = useState<AuthState["status"]>("loading");
   const [reason, setReason] = useState<string | null>(null);
-  // What one user read is never shown to the next: the cache goes when the user changes.
+  // What one user read is never shown to the next: the cache goes when the user signs out.
   const queryClient = useContext(QueryClientContext);
   const userId = useRef<number | null>(null);
 
   const apply = useCallback((who: Me | null, why: string | null = null) => {
-    if ((who?.id ?? null) !== userId.current) queryClient?.clear();
+    // (On sign-out: the screens that read it unmount with the sign-in page.)
+    if (userId.current !== null && (who?.id ?? null) !== userId.current) queryClient?.clear();
     userId.current = who?.id ?? null;
     setCsrfToken(who?.csrf_token);
     setMe(who);
