@@ -9,6 +9,7 @@ import { AlertInbox } from "./AlertInbox";
 import { AlertBadge } from "./AlertBadge";
 import { AlertToasts } from "./AlertToasts";
 import { AlertsProvider } from "./AlertsContext";
+import { CaseAlerts } from "./CaseAlerts";
 
 class FakeEventSource {
   static last: FakeEventSource | null = null;
@@ -115,4 +116,32 @@ test("acknowledging an alert reads the inbox and the count again: the screen sho
   expect(await screen.findByText("0 unacknowledged, 0 of them critical.")).toBeInTheDocument();
   expect(calls.filter((c) => c.path.startsWith("/api/alerts?")).length).toBeGreaterThan(reads);
   expect(calls.find((c) => c.path === "/api/alerts/11/ack")?.body).toEqual({ note: "On it" });
+});
+
+test("an alert arriving on the stream invalidates the alert queries: the case's alert list is read again", async () => {
+  const fired = {
+    id: 12, case_id: 3, coi: "CHA999926000003", kind: "deadline", severity: "warning", status: "fired", tier: 0,
+    title: "Thaw window closing", message: "Case CHA999926000003: infuse within 30 minutes.",
+    fire_at: "2026-01-05T10:00:00Z", fired_at: "2026-01-05T10:00:00Z", targets: [],
+  };
+  let items: unknown[] = [];
+  mockFetch((c) => {
+    if (c.path === "/api/auth/me") return { body: ME };
+    if (c.path === "/api/alerts/summary") return { body: { unacknowledged: items.length, unacknowledged_critical: 0 } };
+    if (c.path.startsWith("/api/alerts?")) return { body: { items, total: items.length } };
+    return undefined;
+  });
+  renderWithQueries(
+    <MemoryRouter>
+      <AuthProvider>
+        <AlertsProvider>
+          <CaseAlerts caseId={3} />
+        </AlertsProvider>
+      </AuthProvider>
+    </MemoryRouter>,
+  );
+  expect(await screen.findByText("No alerts for this case.")).toBeInTheDocument();
+  items = [fired];
+  act(() => FakeEventSource.last!.emit("alert", fired));
+  expect(await screen.findByRole("article", { name: "warning alert: Thaw window closing" })).toBeInTheDocument();
 });
