@@ -5,7 +5,8 @@ import { ErrorText } from "../components/ErrorText";
 import { ESignDialog } from "../components/ESignDialog";
 import { openBlob } from "../components/PrintLink";
 import { formatDateTime } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
+import { useQueryClient } from "@tanstack/react-query";
+import { $api, apiError, invalidatePaths } from "../api/queries";
 import { useTitle } from "../lib/useTitle";
 
 type Template = Schemas["TemplateOut"];
@@ -17,7 +18,8 @@ const SIZES: StockSize[] = ["4x4in", "4x2in", "2x1in"];
 export function LabelTemplates() {
   useTitle("Label templates");
   const { hasRole, me } = useAuth();
-  const templates = useQuery(async () => unwrap(await api.GET("/api/label-templates")), []);
+  const queryClient = useQueryClient();
+  const templates = $api.useQuery("get", "/api/label-templates");
   const [signing, setSigning] = useState<Template | null>(null);
   const [error, setError] = useState<ApiError>();
   const list = templates.data ?? [];
@@ -38,7 +40,7 @@ export function LabelTemplates() {
     <section aria-labelledby="templates-title">
       <h1 id="templates-title">Label templates</h1>
       <p className="muted">A new version prints only once QA has approved it with an e-signature; until then the version in effect keeps printing. Every print records the version it used. See a specimen before approving.</p>
-      <ErrorText error={templates.error ?? error} />
+      <ErrorText error={apiError(templates.error) ?? error} />
       {KINDS.map(([kind, title]) => (
         <div key={kind} className="card protocol">
           <h2>{title} <span className="muted">({kind})</span></h2>
@@ -81,7 +83,7 @@ export function LabelTemplates() {
               params: { path: { template_id: signing.id } }, body: { signature: { password } },
             }));
             setSigning(null);
-            await templates.reload();
+            await invalidatePaths(queryClient, "/api/label-templates");
           }}>
           {signing.proposed_by === me?.full_name ? <p role="alert">You proposed this version: another QA member must approve it.</p> : null}
         </ESignDialog>

@@ -3,7 +3,8 @@ import { api, asApiError, unwrap, type ApiError, type Schemas } from "../api/cli
 import { ErrorText } from "../components/ErrorText";
 import { Field } from "../components/Field";
 import { formatDateTime } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
+import { useQueryClient } from "@tanstack/react-query";
+import { $api, apiError, invalidatePaths } from "../api/queries";
 import { useTitle } from "../lib/useTitle";
 
 type Protocol = Schemas["ProtocolOut"];
@@ -19,7 +20,8 @@ const SHOWN: Array<[keyof ProtocolData, string]> = [
 /** The protocol catalog: every version, its source, and which values are unconfirmed. */
 export function Protocols() {
   useTitle("Protocol catalog");
-  const protocols = useQuery(async () => unwrap(await api.GET("/api/protocols")), []);
+  const queryClient = useQueryClient();
+  const protocols = $api.useQuery("get", "/api/protocols");
   const [editing, setEditing] = useState<Protocol | null>(null);
   const list = protocols.data ?? [];
   const products = [...new Set(list.map((p) => p.product))];
@@ -27,7 +29,7 @@ export function Protocols() {
     <section aria-labelledby="protocols-title">
       <h1 id="protocols-title">Protocol catalog</h1>
       <p className="muted">Values flagged <span className="tag warn">unconfirmed</span> lack a primary source; publish a corrected version when one is found. Cases keep the version they were enrolled under.</p>
-      <ErrorText error={protocols.error} />
+      <ErrorText error={apiError(protocols.error)} />
       {products.map((product) => (
         <div key={product} className="card protocol">
           <h2>{list.find((p) => p.product === product)?.name} <span className="muted">({product})</span></h2>
@@ -60,7 +62,7 @@ export function Protocols() {
           })()}
         </div>
       ))}
-      {editing ? <Publish base={editing} onDone={() => { setEditing(null); void protocols.reload(); }} onCancel={() => setEditing(null)} /> : null}
+      {editing ? <Publish base={editing} onDone={() => { setEditing(null); void invalidatePaths(queryClient, "/api/protocols"); }} onCancel={() => setEditing(null)} /> : null}
     </section>
   );
 }

@@ -2,7 +2,8 @@ import { useState, type FormEvent } from "react";
 import { api, asApiError, unwrap, type ApiError, type Schemas } from "../api/client";
 import { ErrorText } from "../components/ErrorText";
 import { Field } from "../components/Field";
-import { useQuery } from "../lib/useQuery";
+import { useQueryClient } from "@tanstack/react-query";
+import { $api, apiError, invalidatePaths } from "../api/queries";
 import { useTitle } from "../lib/useTitle";
 
 type SiteKind = Schemas["SiteKind"];
@@ -10,7 +11,8 @@ const KINDS: SiteKind[] = ["collection_center", "manufacturing_facility", "treat
 
 export function Sites() {
   useTitle("Sites");
-  const sites = useQuery(async () => unwrap(await api.GET("/api/sites")), []);
+  const queryClient = useQueryClient();
+  const sites = $api.useQuery("get", "/api/sites");
   const [form, setForm] = useState({ code: "", name: "", timezone: "UTC", mrn_system: "" });
   const [kinds, setKinds] = useState<SiteKind[]>(["treatment_center"]);
   const [error, setError] = useState<ApiError>();
@@ -22,7 +24,7 @@ export function Sites() {
       const site = unwrap(await api.POST("/api/sites", { body: { ...form, mrn_system: form.mrn_system || null, kinds } }));
       setDone(`Site ${site.code} created.`);
       setForm({ code: "", name: "", timezone: "UTC", mrn_system: "" });
-      void sites.reload();
+      void invalidatePaths(queryClient, "/api/sites");
     } catch (err) {
       setError(asApiError(err));
     }
@@ -31,7 +33,7 @@ export function Sites() {
   return (
     <section aria-labelledby="sites-title">
       <h1 id="sites-title">Sites</h1>
-      <ErrorText error={sites.error} />
+      <ErrorText error={apiError(sites.error)} />
       {sites.data ? (
         <table>
           <caption className="sr-only">Sites</caption>

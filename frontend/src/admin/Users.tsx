@@ -6,7 +6,8 @@ import { Dialog } from "../components/Dialog";
 import { ErrorText } from "../components/ErrorText";
 import { Field } from "../components/Field";
 import { useReference } from "../journey/JourneyContext";
-import { useQuery } from "../lib/useQuery";
+import { useQueryClient } from "@tanstack/react-query";
+import { $api, apiError, invalidatePaths } from "../api/queries";
 import { formatDateTime } from "../lib/time";
 import { useTitle } from "../lib/useTitle";
 
@@ -25,7 +26,9 @@ type Pending =
 export function Users() {
   useTitle("Users");
   const { me } = useAuth();
-  const users = useQuery(async () => unwrap(await api.GET("/api/users", { params: { query: { limit: 200 } } })), []);
+  const queryClient = useQueryClient();
+  const users = $api.useQuery("get", "/api/users", { params: { query: { limit: 200 } } });
+  const reloadUsers = () => void invalidatePaths(queryClient, "/api/users");
   const [error, setError] = useState<ApiError>();
   const [done, setDone] = useState<string | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
@@ -35,7 +38,7 @@ export function Users() {
     setDone(null);
     try {
       setDone(await what());
-      void users.reload();
+      reloadUsers();
     } catch (err) {
       setError(asApiError(err));
     }
@@ -60,7 +63,7 @@ export function Users() {
         setPending({ kind: "temporary", user, password: out.temporary_password, expiresAt: out.expires_at });
         setDone(`${user.username}'s password is reset; every session of it has ended.`);
         setError(undefined);
-        void users.reload();
+        reloadUsers();
       } catch (err) {
         setError(asApiError(err));
         setPending(null);
@@ -71,7 +74,7 @@ export function Users() {
   return (
     <section aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
-      <ErrorText error={users.error ?? error} />
+      <ErrorText error={apiError(users.error) ?? error} />
       {done ? <p role="status">{done}</p> : null}
       {users.data ? (
         <table>
@@ -104,7 +107,7 @@ export function Users() {
         </table>
       ) : <p aria-busy="true">Loading…</p>}
       {pending?.kind === "roles" ? (
-        <EditRoles user={pending.user} onClose={() => setPending(null)} onSaved={(u) => { setPending(null); setDone(`${u.username}'s roles are saved.`); void users.reload(); }} />
+        <EditRoles user={pending.user} onClose={() => setPending(null)} onSaved={(u) => { setPending(null); setDone(`${u.username}'s roles are saved.`); reloadUsers(); }} />
       ) : null}
       {pending && pending.kind !== "roles" && pending.kind !== "temporary" ? (
         <Confirm pending={pending} onConfirm={() => void confirm()} onClose={() => setPending(null)} />
@@ -116,7 +119,7 @@ export function Users() {
           <div className="buttons"><button type="button" className="primary" data-autofocus onClick={() => setPending(null)}>Done</button></div>
         </Dialog>
       ) : null}
-      <NewUser onCreated={() => void users.reload()} />
+      <NewUser onCreated={reloadUsers} />
     </section>
   );
 }

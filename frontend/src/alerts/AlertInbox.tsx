@@ -1,8 +1,8 @@
 import { useState } from "react";
-import { api, unwrap } from "../api/client";
+import { keepPreviousData } from "@tanstack/react-query";
+import { $api, apiError } from "../api/queries";
 import type { paths } from "../api/schema";
 import { ErrorText } from "../components/ErrorText";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 import { AlertItem } from "./AlertItem";
 import { useAlerts } from "./AlertsContext";
@@ -12,13 +12,13 @@ const PAGE = 50;
 
 export function AlertInbox() {
   useTitle("Alerts");
-  const { version, connected, notifications, enableNotifications, summary } = useAlerts();
+  const { connected, notifications, enableNotifications, summary } = useAlerts();
   const [unacked, setUnacked] = useState(true);
   const [severity, setSeverity] = useState<AlertQuery["severity"] | "">("");
   const [offset, setOffset] = useState(0);
-  const alerts = useQuery(async () => unwrap(await api.GET("/api/alerts", {
+  const alerts = $api.useQuery("get", "/api/alerts", {
     params: { query: { unacknowledged: unacked, severity: severity || undefined, limit: PAGE, offset } },
-  })), [unacked, severity, offset, version]);
+  }, { placeholderData: keepPreviousData });
   const page = alerts.data;
   return (
     <section aria-labelledby="alerts-title" className="alerts-page">
@@ -48,10 +48,10 @@ export function AlertInbox() {
           </select>
         </div>
       </div>
-      <ErrorText error={alerts.error} />
+      <ErrorText error={apiError(alerts.error)} />
       {page ? (
         page.items.length ? (
-          <div className="alert-list">{page.items.map((a) => <AlertItem key={a.id} alert={a} onAcked={() => void alerts.reload()} />)}</div>
+          <div className="alert-list">{page.items.map((a) => <AlertItem key={a.id} alert={a} />)}</div>
         ) : <p>No alerts{unacked ? " waiting for acknowledgement" : ""}.</p>
       ) : <p aria-busy="true">Loading alerts…</p>}
       {page && page.total > PAGE ? (

@@ -1,5 +1,7 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
+import { $api, invalidatePaths } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
 
 export type Alert = Schemas["AlertOut"];
@@ -9,8 +11,6 @@ interface AlertsState {
   summary: AlertSummary | null;
   /** Alerts that arrived live since sign-in, newest first (for the toasts). */
   live: Alert[];
-  /** Bumped whenever an alert arrives or changes: lists reload on it. */
-  version: number;
   connected: boolean;
   acknowledge: (id: number, note?: string) => Promise<Alert>;
   dismiss: (id: number) => void;
@@ -27,24 +27,19 @@ function notificationPermission(): NotificationPermission | "unsupported" {
 /** The live alert feed: EventSource on /api/alerts/stream (named "alert" events), the badge count. */
 export function AlertsProvider({ children }: { children: ReactNode }) {
   const { me } = useAuth();
-  const [summary, setSummary] = useState<AlertSummary | null>(null);
+  const queryClient = useQueryClient();
+  // The badge count; a 401 is handled globally, other failures keep the old count.
+  const summary = $api.useQuery("get", "/api/alerts/summary", {}, { enabled: !!me }).data ?? null;
   const [live, setLive] = useState<Alert[]>([]);
-  const [version, setVersion] = useState(0);
   const [connected, setConnected] = useState(false);
   const [notifications, setNotifications] = useState(notificationPermission);
   const seen = useRef(new Set<string>());
 
-  const refreshSummary = useCallback(async () => {
-    try {
-      setSummary(unwrap(await api.GET("/api/alerts/summary")));
-    } catch {
-      /* a 401 is handled globally; others keep the old count */
-    }
-  }, []);
+  // An alert arrived or changed: the lists and the count on screen are read again.
+  const refreshAlerts = useCallback(() => invalidatePaths(queryClient, "/api/alerts"), [queryClient]);
 
   useEffect(() => {
     if (!me || typeof EventSource === "undefined") return;
-    void refreshSummary();
     let source: EventSource | null = null;
     let retry: number | undefined;
     let closed = false;
@@ -56,8 +51,7 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
         const key = `${alert.id}:${alert.status}:${alert.tier}`;
         if (seen.current.has(key)) return;
         seen.current.add(key);
-        setVersion((v) => v + 1);
-        void refreshSummary();
+        void refreshAlerts();
         if (alert.status === "fired") {
           setLive((list) => [alert, ...list.filter((a) => a.id !== alert.id)].slice(0, 20));
           notify(alert);
@@ -69,7 +63,7 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
         setConnected(false);
         if (source?.readyState === EventSource.CLOSED && !closed) {
           // Refused (e.g. signed out on the server): the summary call finds out; then retry.
-          void refreshSummary();
+          void refreshAlerts();
           retry = window.setTimeout(open, 5000);
         }
       };
@@ -81,7 +75,7 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
       source?.close();
       setConnected(false);
     };
-  }, [me, refreshSummary]);
+  }, [me, refreshAlerts]);
 
   const acknowledge = useCallback(async (id: number, note?: string) => {
     const alert = unwrap(await api.POST("/api/alerts/{alert_id}/ack", {
@@ -89,10 +83,9 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
       body: { note: note?.trim() || null },
     }));
     setLive((list) => list.filter((a) => a.id !== id));
-    setVersion((v) => v + 1);
-    void refreshSummary();
+    void refreshAlerts();
     return alert;
-  }, [refreshSummary]);
+  }, [refreshAlerts]);
 
   const dismiss = useCallback((id: number) => setLive((list) => list.filter((a) => a.id !== id)), []);
 
@@ -101,8 +94,8 @@ export function AlertsProvider({ children }: { children: ReactNode }) {
     setNotifications(await Notification.requestPermission());
   }, []);
 
-  const value = useMemo(() => ({ summary, live, version, connected, acknowledge, dismiss, notifications, enableNotifications }),
-    [summary, live, version, connected, acknowledge, dismiss, notifications, enableNotifications]);
+  const value = useMemo(() => ({ summary, live, connected, acknowledge, dismiss, notifications, enableNotifications }),
+    [summary, live, connected, acknowledge, dismiss, notifications, enableNotifications]);
   return <AlertsContext.Provider value={value}>{children}</AlertsContext.Provider>;
 }
 

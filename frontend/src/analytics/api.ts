@@ -1,4 +1,5 @@
-import { api, unwrap, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { $api } from "../api/queries";
 
 export type IntervalsOut = Schemas["IntervalsOut"];
 export type IntervalGroup = Schemas["IntervalGroup"];
@@ -28,26 +29,27 @@ export interface Period {
 
 const q = (p: Period) => ({ start: p.start || undefined, end: p.end || undefined, product: p.product || undefined });
 
-export async function intervals(metric: MetricId, groupBy: string, p: Period): Promise<IntervalsOut> {
-  return unwrap(await api.GET("/api/analytics/intervals", { params: { query: { metric, group_by: groupBy, ...q(p) } } }));
+// Query options for useQuery (TanStack): the key is the path and its parameters.
+export function intervals(metric: MetricId, groupBy: string, p: Period) {
+  return $api.queryOptions("get", "/api/analytics/intervals", { params: { query: { metric, group_by: groupBy, ...q(p) } } });
 }
 
-export async function rates(p: Period): Promise<RatesOut> {
-  return unwrap(await api.GET("/api/analytics/rates", { params: { query: { group_by: "", ...q(p) } } }));
+export function rates(p: Period) {
+  return $api.queryOptions("get", "/api/analytics/rates", { params: { query: { group_by: "", ...q(p) } } });
 }
 
-export async function waterfall(p: Period): Promise<WaterfallOut> {
-  return unwrap(await api.GET("/api/analytics/waterfall", { params: { query: q(p) } }));
+export function waterfall(p: Period) {
+  return $api.queryOptions("get", "/api/analytics/waterfall", { params: { query: q(p) } });
 }
 
-export async function references(): Promise<ReferencesOut> {
-  return unwrap(await api.GET("/api/analytics/references"));
+export function references() {
+  return $api.queryOptions("get", "/api/analytics/references");
 }
 
-export async function cases(metric: MetricId, status: string, p: Period, limit: number) {
-  return unwrap(await api.GET("/api/analytics/cases", {
+export function cases(metric: MetricId, status: string, p: Period, limit: number) {
+  return $api.queryOptions("get", "/api/analytics/cases", {
     params: { query: { metric, status: (status || undefined) as Schemas["Status"] | undefined, limit, ...q(p) } },
-  }));
+  });
 }
 
 export function exportUrl(p: Period): string {

@@ -22,6 +22,15 @@ export function onUnauthorized(listener: UnauthorizedListener): () => void {
   return () => unauthorizedListeners.delete(listener);
 }
 
+type WriteListener = (method: string, path: string) => void;
+const writeListeners = new Set<WriteListener>();
+
+/** Called after every write the server accepted (2xx), with its method and path. */
+export function onWrite(listener: WriteListener): () => void {
+  writeListeners.add(listener);
+  return () => writeListeners.delete(listener);
+}
+
 const AUTH_PATHS = ["/api/auth/login", "/api/auth/me", "/api/auth/logout"];
 
 const middleware: Middleware = {
@@ -36,6 +45,9 @@ const middleware: Middleware = {
     if (response.status === 401 && !AUTH_PATHS.includes(path)) {
       const body = await readError(response.clone());
       for (const l of unauthorizedListeners) l(body);
+    }
+    if (response.ok && UNSAFE.has(request.method)) {
+      for (const l of writeListeners) l(request.method, path);
     }
     return response;
   },

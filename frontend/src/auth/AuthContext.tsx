@@ -1,4 +1,5 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { QueryClientContext } from "@tanstack/react-query";
 import { api, onUnauthorized, setCsrfToken, unwrap, type Schemas } from "../api/client";
 
 export type Me = Schemas["MeOut"];
@@ -24,13 +25,19 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null>(null);
   const [status, setStatus] = useState<AuthState["status"]>("loading");
   const [reason, setReason] = useState<string | null>(null);
+  // What one user read is never shown to the next: the cache goes when the user signs out.
+  const queryClient = useContext(QueryClientContext);
+  const userId = useRef<number | null>(null);
 
   const apply = useCallback((who: Me | null, why: string | null = null) => {
+    // (On sign-out: the screens that read it unmount with the sign-in page.)
+    if (userId.current !== null && (who?.id ?? null) !== userId.current) queryClient?.clear();
+    userId.current = who?.id ?? null;
     setCsrfToken(who?.csrf_token);
     setMe(who);
     setStatus(who ? "signedIn" : "signedOut");
     setReason(why);
-  }, []);
+  }, [queryClient]);
 
   // Restore the session on reload.
   useEffect(() => {

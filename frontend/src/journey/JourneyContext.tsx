@@ -1,7 +1,6 @@
 import { createContext, useContext, useMemo, type ReactNode } from "react";
-import { api, unwrap, type Schemas } from "../api/client";
-import { useAuth } from "../auth/AuthContext";
-import { useQuery } from "../lib/useQuery";
+import type { Schemas } from "../api/client";
+import { $api } from "../api/queries";
 
 export type Transition = Schemas["TransitionOut"];
 export type Journey = Schemas["JourneyOut"];
@@ -20,11 +19,10 @@ interface Reference {
 
 const RefContext = createContext<Reference | null>(null);
 
-/** The journey table and the sites, loaded once after sign-in. */
+/** The journey table and the sites, loaded once after sign-in (the cache is cleared at sign-out). */
 export function ReferenceProvider({ children }: { children: ReactNode }) {
-  const { me } = useAuth();
-  const journey = useQuery(async () => unwrap(await api.GET("/api/journey")), [me?.id]);
-  const sites = useQuery(async () => unwrap(await api.GET("/api/sites")), [me?.id]);
+  const journey = $api.useQuery("get", "/api/journey", undefined, { staleTime: Number.POSITIVE_INFINITY });
+  const sites = $api.useQuery("get", "/api/sites");
   const value = useMemo<Reference>(() => {
     const byEvent = new Map<string, Transition>((journey.data?.transitions ?? []).map((t) => [t.event, t]));
     const siteList = sites.data ?? [];

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { Link } from "react-router";
-import { api, unwrap } from "../api/client";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { $api, apiError } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
 import { BoxPlots } from "../analytics/BoxPlots";
 import { Waterfall } from "../analytics/Waterfall";
@@ -8,7 +9,6 @@ import * as A from "../analytics/api";
 import { ErrorText } from "../components/ErrorText";
 import { Ident } from "../components/Ident";
 import { formatDate, isoDateIn } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 
 const PAGE = 25;
@@ -16,15 +16,16 @@ const PAGE = 25;
 export function Analytics() {
   useTitle("Analytics");
   const [period, setPeriod] = useState<A.Period>({ start: isoDateIn(undefined, new Date(), -365), end: isoDateIn(undefined) });
-  const protocols = useQuery(async () => unwrap(await api.GET("/api/protocols")), []);
+  const protocols = $api.useQuery("get", "/api/protocols");
   const productName = (code: string) => protocols.data?.find((p) => p.product === code && p.current)?.name.split(" (")[0] ?? code;
-  const overall = useQuery(() => A.intervals("v2v", "", period), [period]);
-  const byProduct = useQuery(() => A.intervals("v2v", "product", { ...period, product: undefined }), [period.start, period.end]);
-  const rates = useQuery(() => A.rates(period), [period]);
-  const fall = useQuery(() => A.waterfall(period), [period]);
-  const refs = useQuery(() => A.references(), []);
+  const keep = { placeholderData: keepPreviousData };
+  const overall = useQuery({ ...A.intervals("v2v", "", period), ...keep });
+  const byProduct = useQuery({ ...A.intervals("v2v", "product", { ...period, product: undefined }), ...keep });
+  const rates = useQuery({ ...A.rates(period), ...keep });
+  const fall = useQuery({ ...A.waterfall(period), ...keep });
+  const refs = useQuery(A.references());
   const products = [...new Set((protocols.data ?? []).map((p) => p.product))].sort();
-  const error = overall.error ?? byProduct.error ?? rates.error ?? fall.error ?? refs.error;
+  const error = apiError(overall.error ?? byProduct.error ?? rates.error ?? fall.error ?? refs.error);
   return (
     <section aria-labelledby="analytics-title">
       <div className="page-head">
@@ -97,7 +98,7 @@ function DrillDown({ period, productName }: { period: A.Period; productName: (co
   const [metric, setMetric] = useState<A.MetricId>("v2v");
   const [status, setStatus] = useState("");
   const [limit, setLimit] = useState(PAGE);
-  const rows = useQuery(() => A.cases(metric, status, period, limit), [metric, status, period, limit]);
+  const rows = useQuery({ ...A.cases(metric, status, period, limit), placeholderData: keepPreviousData });
   const unit = metric === "thaw_to_infusion" ? "minutes" : "days";
   const linked = hasRole("coordinator", "qa");
   return (
@@ -120,7 +121,7 @@ function DrillDown({ period, productName }: { period: A.Period; productName: (co
           </select>
         </div>
       </div>
-      <ErrorText error={rows.error} />
+      <ErrorText error={apiError(rows.error)} />
       <table aria-labelledby="drill-title" data-testid="drilldown">
         <thead>
           <tr><th scope="col">COI</th><th scope="col">Product</th><th scope="col">Sites</th><th scope="col">From</th><th scope="col">To</th><th scope="col">{unit === "days" ? "Days" : "Minutes"}</th><th scope="col">Hours</th><th scope="col">Status</th></tr>

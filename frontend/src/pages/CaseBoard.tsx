@@ -1,6 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
-import { api, unwrap, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { keepPreviousData } from "@tanstack/react-query";
+import { $api, apiError, POLL_MS } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
 import { Countdown } from "../components/Countdown";
 import { ErrorText } from "../components/ErrorText";
@@ -8,7 +10,6 @@ import { Ident, StateBadge } from "../components/Ident";
 import { useReference, stateLabel } from "../journey/JourneyContext";
 import type { CaseSummary } from "../journey/api";
 import { riskOf, useNow } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 
 const PAGE = 50;
@@ -22,9 +23,9 @@ export function CaseBoard() {
   const [search, setSearch] = useState("");
   const [state, setState] = useState("");
   const [offset, setOffset] = useState(0);
-  const cases = useQuery(async () => unwrap(await api.GET("/api/cases", {
+  const cases = $api.useQuery("get", "/api/cases", {
     params: { query: { q: search || undefined, state: state ? [state as State] : undefined, limit: PAGE, offset } },
-  })), [search, state, offset], { refreshMs: 30_000 });
+  }, { refetchInterval: POLL_MS, placeholderData: keepPreviousData });
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -57,7 +58,7 @@ export function CaseBoard() {
         <button type="submit">Search</button>
         {search ? <button type="button" onClick={() => { setQ(""); setSearch(""); }}>Clear search</button> : null}
       </form>
-      <ErrorText error={cases.error} />
+      <ErrorText error={apiError(cases.error)} />
       <p className="legend" aria-hidden="true">
         <span className="swatch risk-red" /> due in under 2 h or overdue <span className="swatch risk-amber" /> due in under 24 h
       </p>

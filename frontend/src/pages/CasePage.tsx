@@ -3,9 +3,10 @@ import { useAuth } from "../auth/AuthContext";
 import { ErrorText } from "../components/ErrorText";
 import { Ident, StateBadge } from "../components/Ident";
 import { stateLabel } from "../journey/JourneyContext";
-import { getCase, getTimeline, type CaseDetail } from "../journey/api";
+import { caseQuery, useCaseChanged, useFollowCase, type CaseDetail } from "../journey/api";
+import { $api, apiError, POLL_MS } from "../api/queries";
+import { useQuery } from "@tanstack/react-query";
 import { formatDate } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 import { CaseAlerts } from "../alerts/CaseAlerts";
 import { AuditTrail } from "./case/Audit";
@@ -22,14 +23,16 @@ import { CaseShipments } from "../shipments/CaseShipments";
 
 export function CasePage() {
   const id = Number(useParams().caseId);
-  const query = useQuery(() => getCase(id), [id], { refreshMs: 30_000 });
-  const [override, setOverride] = useState<CaseDetail>();
-  const detail = override && override.version >= (query.data?.version ?? 0) ? override : query.data;
+  const valid = Number.isInteger(id) && id > 0;
+  const query = useQuery({ ...caseQuery(id), enabled: valid, refetchInterval: POLL_MS });
+  const onChanged = useCaseChanged();
+  const detail = query.data;
+  useFollowCase(detail);
   useTitle(detail ? `Case ${detail.coi}${detail.coi_check}` : "Case");
-  if (!Number.isInteger(id) || id < 1) return <p role="alert">There is no case at this address.</p>;
-  if (query.error && !detail) return <ErrorText error={query.error} />;
+  if (!valid) return <p role="alert">There is no case at this address.</p>;
+  if (query.error && !detail) return <ErrorText error={apiError(query.error)} />;
   if (!detail) return <p aria-busy="true">Loading case…</p>;
-  return <CaseView detail={detail} onChanged={(d) => { setOverride(d); void query.reload(); }} />;
+  return <CaseView detail={detail} onChanged={onChanged} />;
 }
 
 const SECTIONS = [
@@ -38,21 +41,21 @@ const SECTIONS = [
   ["timeline", "Timeline"], ["audit", "Audit trail"],
 ] as const;
 
-function AuditToggle({ caseId, version }: { caseId: number; version: number }) {
+function AuditToggle({ caseId }: { caseId: number }) {
   const [shown, setShown] = useState(false);
   return (
     <>
       <button type="button" aria-expanded={shown} onClick={() => setShown(!shown)}>
         {shown ? "Hide the audit trail" : "Show the audit trail (who changed what, old and new values)"}
       </button>
-      {shown ? <AuditTrail caseId={caseId} version={version} /> : null}
+      {shown ? <AuditTrail caseId={caseId} /> : null}
     </>
   );
 }
 
 function CaseView({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: CaseDetail) => void }) {
   const { hasRole } = useAuth();
-  const events = useQuery(() => getTimeline(detail.id), [detail.id, detail.version]);
+  const events = $api.useQuery("get", "/api/cases/{case_id}/events", { params: { path: { case_id: detail.id } } });
   return (
     <article className="case-page" aria-labelledby="case-title">
       <header className="case-head">
@@ -119,7 +122,7 @@ function CaseView({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: Ca
       </section>
       <section id="audit" aria-labelledby="h-audit">
         <h2 id="h-audit">Audit trail</h2>
-        <AuditToggle caseId={detail.id} version={detail.version} />
+        <AuditToggle caseId={detail.id} />
       </section>
     </article>
   );

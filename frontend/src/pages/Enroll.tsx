@@ -4,7 +4,7 @@ import { api, asApiError, unwrap, type ApiError, type Schemas } from "../api/cli
 import { ErrorText } from "../components/ErrorText";
 import { Field } from "../components/Field";
 import { useReference } from "../journey/JourneyContext";
-import { useQuery } from "../lib/useQuery";
+import { $api } from "../api/queries";
 import { useTitle } from "../lib/useTitle";
 
 /** Exactly one of patient / fhir_patient; the server refuses both or neither. */
@@ -14,7 +14,7 @@ export function Enroll() {
   useTitle("Enroll a patient");
   const navigate = useNavigate();
   const { sites } = useReference();
-  const protocols = useQuery(async () => unwrap(await api.GET("/api/protocols")), []);
+  const protocols = $api.useQuery("get", "/api/protocols");
   const current = (protocols.data ?? []).filter((p) => p.current);
   const ofKind = (kind: string) => sites.filter((s) => s.kinds.includes(kind));
   const [form, setForm] = useState({

@@ -1,14 +1,15 @@
 import { useCallback, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
-import { api, ApiError, asApiError, unwrap } from "../api/client";
+import { ApiError, asApiError } from "../api/client";
 import { Countdown } from "../components/Countdown";
 import { ErrorText } from "../components/ErrorText";
 import { Ident, StateBadge } from "../components/Ident";
 import { EventAction, type IncomingScan } from "../journey/EventAction";
 import { actionOf, availableAction, eventLabel, type Action } from "../journey/JourneyContext";
-import { getCase, type CaseDetail } from "../journey/api";
+import { caseQuery, useCaseChanged, type CaseDetail } from "../journey/api";
+import { $api, apiError, POLL_MS } from "../api/queries";
+import { useQuery } from "@tanstack/react-query";
 import { formatDate, formatLeft, riskOf, spokenLeft, useNow } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
 import { CameraReader } from "../scan/CameraReader";
 import { ScanInput } from "../scan/ScanInput";
@@ -23,13 +24,13 @@ const INFUSION_STATES = new Set(["released", "shipped_to_treatment_center", "rec
 /** Infusion staff: the cases coming to or at their treatment center. */
 export function InfusionList() {
   useTitle("Infusion");
-  const cases = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { limit: 200 } } })), [], { refreshMs: 30_000 });
+  const cases = $api.useQuery("get", "/api/cases", { params: { query: { limit: 200 } } }, { refetchInterval: POLL_MS });
   const items = (cases.data?.items ?? []).filter((c) => INFUSION_STATES.has(c.state));
   return (
     <section aria-labelledby="inf-title">
       <h1 id="inf-title">Infusion</h1>
       <p className="muted">Product on its way to or at your treatment center. Open a case to receive, lymphodeplete, thaw, check at the bedside and monitor.</p>
-      <ErrorText error={cases.error} />
+      <ErrorText error={apiError(cases.error)} />
       {cases.data ? (
         <ul className="queue">
           {items.map((c) => (
@@ -53,13 +54,13 @@ interface Bedside {
 
 export function InfusionCase() {
   const id = Number(useParams().caseId);
-  const query = useQuery(() => getCase(id), [id], { refreshMs: 30_000 });
-  const [fresh, setFresh] = useState<CaseDetail>();
-  const detail = fresh && fresh.version >= (query.data?.version ?? 0) ? fresh : query.data;
+  const query = useQuery({ ...caseQuery(id), refetchInterval: POLL_MS });
+  const onChanged = useCaseChanged();
+  const detail = query.data;
   useTitle(detail ? `Infusion ${detail.coi}${detail.coi_check}` : "Infusion");
-  if (query.error && !detail) return <ErrorText error={query.error} />;
+  if (query.error && !detail) return <ErrorText error={apiError(query.error)} />;
   if (!detail) return <p aria-busy="true">Loading…</p>;
-  return <InfusionWorkspace key={detail.id} detail={detail} onChanged={(d) => { setFresh(d); void query.reload(); }} />;
+  return <InfusionWorkspace key={detail.id} detail={detail} onChanged={onChanged} />;
 }
 
 /** The step a scan here is for: the available action that expects a scan (receive, thaw, bedside). */

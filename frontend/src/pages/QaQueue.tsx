@@ -1,32 +1,29 @@
 import { Link, useParams } from "react-router";
-import { api, unwrap } from "../api/client";
+import { useQuery } from "@tanstack/react-query";
+import { $api, apiError, POLL_MS } from "../api/queries";
 import { ErrorText } from "../components/ErrorText";
 import { Ident, StateBadge } from "../components/Ident";
-import { getCase } from "../journey/api";
-import { useQuery } from "../lib/useQuery";
+import { caseQuery, useCaseChanged, useFollowCase } from "../journey/api";
 import { useTitle } from "../lib/useTitle";
 import type { CaseTable } from "./CaseBoard";
 import { CaseActions } from "./case/CaseActions";
 import { QcResults } from "./case/Qc";
 import { Units } from "./case/Units";
-import { useState } from "react";
-import type { CaseDetail } from "../journey/api";
 import { Timeline } from "./case/Timeline";
-import { getTimeline } from "../journey/api";
 
 /** QA: the release queue (QC pending) and the out-of-specification cases. */
 export function QaQueue() {
   useTitle("Release queue");
-  const pending = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { state: ["qc_pending"], limit: 200 } } })), [], { refreshMs: 30_000 });
-  const oos = useQuery(async () => unwrap(await api.GET("/api/cases", { params: { query: { state: ["out_of_specification"], limit: 200 } } })), [], { refreshMs: 30_000 });
+  const pending = $api.useQuery("get", "/api/cases", { params: { query: { state: ["qc_pending"], limit: 200 } } }, { refetchInterval: POLL_MS });
+  const oos = $api.useQuery("get", "/api/cases", { params: { query: { state: ["out_of_specification"], limit: 200 } } }, { refetchInterval: POLL_MS });
   return (
     <section aria-labelledby="qa-title">
       <h1 id="qa-title">Release queue</h1>
       <p className="muted">Cases waiting for QA release. Open a case to review its QC results against the specification and sign the decision.</p>
-      <ErrorText error={pending.error} />
+      <ErrorText error={apiError(pending.error)} />
       {pending.data ? <QueueTable items={pending.data.items} empty="No case is waiting for release." /> : <p aria-busy="true">Loading…</p>}
       <h2>Out of specification</h2>
-      <ErrorText error={oos.error} />
+      <ErrorText error={apiError(oos.error)} />
       {oos.data ? <QueueTable items={oos.data.items} empty="No case is out of specification." /> : null}
     </section>
   );
@@ -52,12 +49,13 @@ function QueueTable({ items, empty }: { items: Parameters<typeof CaseTable>[0]["
 /** QA review of one case: QC results vs specification; release or out-of-spec with e-signature. */
 export function QaReview() {
   const id = Number(useParams().caseId);
-  const query = useQuery(() => getCase(id), [id]);
-  const [fresh, setFresh] = useState<CaseDetail>();
-  const detail = fresh ?? query.data;
-  const events = useQuery(() => getTimeline(id), [id, detail?.version]);
+  const query = useQuery(caseQuery(id));
+  const onChanged = useCaseChanged();
+  const detail = query.data;
+  useFollowCase(detail);
+  const events = $api.useQuery("get", "/api/cases/{case_id}/events", { params: { path: { case_id: id } } });
   useTitle(detail ? `QA review ${detail.coi}${detail.coi_check}` : "QA review");
-  if (query.error && !detail) return <ErrorText error={query.error} />;
+  if (query.error && !detail) return <ErrorText error={apiError(query.error)} />;
   if (!detail) return <p aria-busy="true">Loading…</p>;
   const release = events.data?.filter((e) => ["release", "decide_out_of_spec", "report_out_of_spec"].includes(e.event)) ?? [];
   return (
@@ -70,7 +68,7 @@ export function QaReview() {
       </section>
       <section aria-labelledby="h-decision">
         <h2 id="h-decision">Decision</h2>
-        <CaseActions detail={detail} onChanged={setFresh} only={["release", "report_out_of_spec", "decide_out_of_spec", "hold", "resume"]} />
+        <CaseActions detail={detail} onChanged={onChanged} only={["release", "report_out_of_spec", "decide_out_of_spec", "hold", "resume"]} />
         {release.length ? (
           <>
             <h3>Decisions signed</h3>

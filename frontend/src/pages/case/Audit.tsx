@@ -1,18 +1,18 @@
 import { useState } from "react";
-import { api, unwrap } from "../../api/client";
+import { keepPreviousData } from "@tanstack/react-query";
+import { $api, apiError } from "../../api/queries";
 import { ErrorText } from "../../components/ErrorText";
 import { formatDateTime } from "../../lib/time";
-import { useQuery } from "../../lib/useQuery";
 
 const PAGE = 100;
 
 /** The Part 11 audit trail of the case: who, when, what, old and new values, reason. */
-export function AuditTrail({ caseId, version }: { caseId: number; version: number }) {
+export function AuditTrail({ caseId }: { caseId: number }) {
   const [offset, setOffset] = useState(0);
-  const audit = useQuery(async () => unwrap(await api.GET("/api/cases/{case_id}/audit", {
+  const audit = $api.useQuery("get", "/api/cases/{case_id}/audit", {
     params: { path: { case_id: caseId }, query: { limit: PAGE, offset } },
-  })), [caseId, offset, version]);
-  if (audit.error) return <ErrorText error={audit.error} />;
+  }, { placeholderData: keepPreviousData });
+  if (audit.error) return <ErrorText error={apiError(audit.error)} />;
   const page = audit.data;
   if (!page) return <p aria-busy="true">Loading…</p>;
   return (

@@ -2,7 +2,8 @@ import { api, unwrap, type Schemas } from "../../api/client";
 import { ErrorText } from "../../components/ErrorText";
 import type { CaseDetail } from "../../journey/api";
 import { formatDateTime } from "../../lib/time";
-import { useQuery } from "../../lib/useQuery";
+import { useQuery } from "@tanstack/react-query";
+import { apiError } from "../../api/queries";
 
 type Row = Schemas["CustodyEventOut"] & { unit_id: string };
 
@@ -12,13 +13,14 @@ type Row = Schemas["CustodyEventOut"] & { unit_id: string };
  */
 export function Custody({ detail }: { detail: CaseDetail }) {
   const ids = detail.units.map((u) => u.unit_id);
-  const custody = useQuery(async () => {
+  // One read per bag, composed: the key names the custody path, so a case change invalidates it.
+  const custody = useQuery({ queryKey: ["composed", "/api/units/{unit_id}/custody", ids], enabled: ids.length > 0, queryFn: async () => {
     const all = await Promise.all(ids.map(async (unitId) => {
       const out = unwrap(await api.GET("/api/units/{unit_id}/custody", { params: { path: { unit_id: unitId } } }));
       return out.events.map((e): Row => ({ ...e, unit_id: unitId }));
     }));
     return all.flat().sort((a, b) => a.at.localeCompare(b.at) || a.id - b.id);
-  }, [detail.id, detail.version, ids.join(",")]);
+  } });
   const rows = custody.data;
   return (
     <div>
@@ -26,7 +28,7 @@ export function Custody({ detail }: { detail: CaseDetail }) {
         <a href={`/api/cases/${detail.id}/custody.csv`} download>Download the full custody chain (CSV)</a>{" · "}
         <a href={`/api/cases/${detail.id}/custody.pdf`} download>Custody report (PDF)</a>
       </p>
-      <ErrorText error={custody.error} />
+      <ErrorText error={apiError(custody.error)} />
       {!ids.length ? <p>No bag yet.</p> : rows ? (
         rows.length ? (
           <table className="custody">

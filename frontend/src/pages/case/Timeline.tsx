@@ -3,10 +3,10 @@ import { ErrorText } from "../../components/ErrorText";
 import { eventLabel } from "../../journey/JourneyContext";
 import type { EventOut } from "../../journey/api";
 import { formatDateTime } from "../../lib/time";
-import type { Query } from "../../lib/useQuery";
+import { apiError } from "../../api/queries";
 
-export function Timeline({ events }: { events: Query<EventOut[]> }) {
-  if (events.error) return <ErrorText error={events.error} />;
+export function Timeline({ events }: { events: { data?: EventOut[]; error?: unknown } }) {
+  if (events.error) return <ErrorText error={apiError(events.error)} />;
   if (!events.data) return <p aria-busy="true">Loading…</p>;
   return (
     <ol className="timeline">
