@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from cartrack import clock
 from cartrack import demo_history_steps as history
 from cartrack.demo_history import HISTORY_DAYS
+from cartrack.demo_slots import seed_capacity
 from cartrack.identity.identifiers import printed_unit
 from cartrack.journey import events as sc
 from cartrack.journey import service as journey
@@ -75,6 +76,8 @@ def seed(session: Session, password: str) -> int:
         seed_reference(session, password)
     history_cases = seed_history(session, password, now)
     seed_cases(session, password)
+    seed_capacity(session, {u.username: load_principal(session, u, "demo")
+                            for u in session.exec(select(User)).all()}, password)
     return history_cases + len(PATIENTS)
 
 
