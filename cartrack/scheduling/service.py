@@ -325,3 +325,19 @@ def consume(session: Session, case: Case, actor: Principal) -> SlotReservation |
     session.add(res)
     audit_slot(session, actor, "slot.consumed", res, old={"status": was})
     return res
+
+
+def recompute(session: Session, actor: Principal, case_id: int) -> SlotOut:
+    """Derive the active slot's plan again from the product's current rules: explicit and
+    audited, never implicit when a rule changes."""
+    case = _booking_case(session, actor, case_id)
+    res = _active_or_404(session, case)
+    proto = protocols.find(session, res.product)
+    rules = proto.rules()
+    old = {"plan": res.plan, "rule_version": res.rule_version}
+    plan = derive(rules, res.day, res.buffer_days, proto.version)
+    res.plan, res.rule_version, res.protocol_id = plan.model_dump(mode="json"), proto.version, \
+        proto.id or 0
+    session.add(res)
+    audit_slot(session, actor, "slot.recomputed", res, old=old)
+    return slot_out(session, res, case)
