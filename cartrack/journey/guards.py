@@ -111,6 +111,13 @@ def data_guard(text: str, *, code: str = "guard_failed", override: Override | No
 # ---- scheduling and collection ---------------------------------------------------------
 
 
+def scheduled(ctx: Ctx, d: ScheduleCollectionData, key: str) -> Any:
+    """The value given, else the confirmed slot's plan's."""
+    given = getattr(d, key)
+    return given if given is not None else slots.collection_defaults(
+        ctx.session, ctx.case.id or 0).get(key)
+
+
 @data_guard("the collection date is today or later at the collection site")
 def collection_date_not_past(ctx: Ctx, d: ScheduleCollectionData) -> Failure | None:
     today = clock.local_today(ctx.tz(SiteScope.collection))
@@ -120,9 +127,11 @@ def collection_date_not_past(ctx: Ctx, d: ScheduleCollectionData) -> Failure | N
     return None
 
 
-@data_guard("a planned infusion date is after the collection date")
+@data_guard("a planned infusion date (given, else the confirmed slot's) is after the "
+            "collection date")
 def planned_infusion_after_collection(ctx: Ctx, d: ScheduleCollectionData) -> Failure | None:
-    if d.planned_infusion_date and d.planned_infusion_date <= d.collection_date:
+    infusion = scheduled(ctx, d, "planned_infusion_date")
+    if infusion and infusion <= d.collection_date:
         return Failure("the planned infusion date must be after the collection date.")
     return None
 

@@ -60,6 +60,22 @@ def latest_of(session: Session, case_id: int) -> SlotReservation | None:
                         .order_by(col(SlotReservation.id).desc())).first()
 
 
+def confirmed_of(session: Session, case_id: int) -> SlotReservation | None:
+    res = active_of(session, case_id)
+    return res if res is not None and res.status == SlotStatus.confirmed else None
+
+
+def collection_defaults(session: Session, case_id: int) -> dict[str, Any]:
+    """What schedule_collection takes from a confirmed slot's plan when it is not given."""
+    res = confirmed_of(session, case_id)
+    if res is None:
+        return {}
+    facility = session.get(Site, res.facility_id)
+    return {"collection_date": date.fromisoformat(res.plan["apheresis"]),
+            "manufacturing_slot": f"{facility.code if facility else ''} {res.day}".strip(),
+            "planned_infusion_date": date.fromisoformat(res.plan["infusion"])}
+
+
 def slot_out(session: Session, res: SlotReservation, case: Case) -> SlotOut:
     facility = session.get(Site, res.facility_id)
     signer = session.get(User, res.confirmed_by) if res.confirmed_by else None
