@@ -41,11 +41,29 @@ def _declare_no_nul(schema: Any) -> None:
             _declare_no_nul(value)
 
 
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _close_form_bodies(spec: dict[str, Any]) -> None:
+    """A form's unknown fields are ignored, not stored: the document offers none, so that no
+    client sends them (and no NUL can hide in one)."""
+    schemas = spec.get("components", {}).get("schemas", {})
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {}) if isinstance(
+                operation, dict) else {}
+            for media, body in content.items():
+                ref = body.get("schema", {}).get("$ref", "")
+                if media in _FORMS and ref.startswith("#/components/schemas/"):
+                    schemas[ref.rsplit("/", 1)[1]].setdefault("additionalProperties", False)
+
+
 def declare_request_shapes(spec: dict[str, Any]) -> dict[str, Any]:
-    """The no-NUL rule on every schema and parameter of the document."""
+    """The no-NUL rule on every schema and parameter of the document; closed form bodies."""
     _declare_no_nul(spec.get("components", {}))
     for item in spec.get("paths", {}).values():
         _declare_no_nul(item)
+    _close_form_bodies(spec)
     return spec
 
 

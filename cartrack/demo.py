@@ -15,6 +15,7 @@ from cartrack import demo_history_steps as history
 from cartrack import demo_shipments as cold_chain
 from cartrack.audit.models import AuditEntry
 from cartrack.demo_history import HISTORY_DAYS
+from cartrack.demo_slots import seed_capacity
 from cartrack.identity.identifiers import printed_unit
 from cartrack.journey import events as sc
 from cartrack.journey import service as journey
@@ -88,6 +89,8 @@ def seed(session: Session, password: str) -> int:
         seed_cases(session, password)
     lab_tech = session.exec(select(User).where(User.username == "lab_tech")).one()
     cold_chain.add_logger_data(session, load_principal(session, lab_tech, "demo"), start)
+    seed_capacity(session, {u.username: load_principal(session, u, "demo")
+                            for u in session.exec(select(User)).all()}, password)
     return history_cases + len(PATIENTS)
 
 

@@ -77,8 +77,10 @@ class EnrollIn(Strict):
 
 class ScheduleCollectionData(Strict):
     collection_date: date
-    manufacturing_slot: Text
-    planned_infusion_date: date | None = None
+    manufacturing_slot: Text | None = Field(default=None, description=(
+        "default: the confirmed slot's facility and day"))
+    planned_infusion_date: date | None = Field(default=None, description=(
+        "default: the confirmed slot's planned infusion day"))
 
 
 class ApheresisUnitIn(Strict):

@@ -6,6 +6,7 @@ Their shape and registry are in ``journey.guard_registry``; the slot and cold-ch
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -42,6 +43,7 @@ from cartrack.journey.guards_logistics import dispatch_check
 from cartrack.journey.models import MonitoringCheck, QcResult
 from cartrack.journey.transitions import SiteScope
 from cartrack.protocols.models import PROCESS_STEPS
+from cartrack.scheduling import service as slots
 from cartrack.security import Principal, load_principal
 from cartrack.users import service as users
 from cartrack.users.models import Role
@@ -53,6 +55,13 @@ __all__ = ["GUARDS", "CaseView", "Failure", "Guard", "Override", "data_guard", "
 # ---- scheduling and collection ---------------------------------------------------------
 
 
+def scheduled(ctx: Ctx, d: ScheduleCollectionData, key: str) -> Any:
+    """The value given, else the confirmed slot's plan's."""
+    given = getattr(d, key)
+    return given if given is not None else slots.collection_defaults(
+        ctx.session, ctx.case.id or 0).get(key)
+
+
 @data_guard("the collection date is today or later at the collection site")
 def collection_date_not_past(ctx: Ctx, d: ScheduleCollectionData) -> Failure | None:
     today = clock.local_today(ctx.tz(SiteScope.collection))
@@ -62,9 +71,11 @@ def collection_date_not_past(ctx: Ctx, d: ScheduleCollectionData) -> Failure | N
     return None
 
 
-@data_guard("a planned infusion date is after the collection date")
+@data_guard("a planned infusion date (given, else the confirmed slot's) is after the "
+            "collection date")
 def planned_infusion_after_collection(ctx: Ctx, d: ScheduleCollectionData) -> Failure | None:
-    if d.planned_infusion_date and d.planned_infusion_date <= d.collection_date:
+    infusion = scheduled(ctx, d, "planned_infusion_date")
+    if infusion and infusion <= d.collection_date:
         return Failure("the planned infusion date must be after the collection date.")
     return None
 

@@ -16,6 +16,8 @@ PROCESS_STEPS: tuple[ProcessStep, ...] = get_args(ProcessStep)
 
 
 class QcTestSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     code: str = PField(min_length=1, max_length=40)
     name: str = PField(min_length=1, max_length=120)
     spec: str = PField(min_length=1, max_length=200)

@@ -65,7 +65,7 @@ def lock_day(session: Session, facility_id: int, product: str, day: date) -> Cap
     return session.exec(
         select(CapacityDay).where(CapacityDay.facility_id == facility_id,
                                   CapacityDay.product == product, CapacityDay.day == day)
-        .with_for_update()
+        .with_for_update().execution_options(populate_existing=True)
     ).first()
 
 

@@ -98,6 +98,14 @@ def release(session: SessionDep, body: ReleaseIn, case_id: int = CaseId,
     return service.release(session, principal, case_id, body)
 
 
+@router.post("/api/cases/{case_id}/slot/recompute")
+def recompute(session: SessionDep, case_id: int = CaseId,
+              principal: Principal = Depends(BOOKER)) -> SlotOut:
+    """Derive the slot's plan again from the product's current lead times (audited); a
+    stored plan otherwise keeps the rule version it was made with."""
+    return service.recompute(session, principal, case_id)
+
+
 @router.get("/api/calendar")
 def calendar(session: SessionDep,
              start: date = Query(description="first day (site-local)"),

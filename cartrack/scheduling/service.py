@@ -60,6 +60,22 @@ def latest_of(session: Session, case_id: int) -> SlotReservation | None:
                         .order_by(col(SlotReservation.id).desc())).first()
 
 
+def confirmed_of(session: Session, case_id: int) -> SlotReservation | None:
+    res = active_of(session, case_id)
+    return res if res is not None and res.status == SlotStatus.confirmed else None
+
+
+def collection_defaults(session: Session, case_id: int) -> dict[str, Any]:
+    """What schedule_collection takes from a confirmed slot's plan when it is not given."""
+    res = confirmed_of(session, case_id)
+    if res is None:
+        return {}
+    facility = session.get(Site, res.facility_id)
+    return {"collection_date": date.fromisoformat(res.plan["apheresis"]),
+            "manufacturing_slot": f"{facility.code if facility else ''} {res.day}".strip(),
+            "planned_infusion_date": date.fromisoformat(res.plan["infusion"])}
+
+
 def slot_out(session: Session, res: SlotReservation, case: Case) -> SlotOut:
     facility = session.get(Site, res.facility_id)
     signer = session.get(User, res.confirmed_by) if res.confirmed_by else None
@@ -325,3 +341,19 @@ def consume(session: Session, case: Case, actor: Principal) -> SlotReservation |
     session.add(res)
     audit_slot(session, actor, "slot.consumed", res, old={"status": was})
     return res
+
+
+def recompute(session: Session, actor: Principal, case_id: int) -> SlotOut:
+    """Derive the active slot's plan again from the product's current rules: explicit and
+    audited, never implicit when a rule changes."""
+    case = _booking_case(session, actor, case_id)
+    res = _active_or_404(session, case)
+    proto = protocols.find(session, res.product)
+    rules = proto.rules()
+    old = {"plan": res.plan, "rule_version": res.rule_version}
+    plan = derive(rules, res.day, res.buffer_days, proto.version)
+    res.plan, res.rule_version, res.protocol_id = plan.model_dump(mode="json"), proto.version, \
+        proto.id or 0
+    session.add(res)
+    audit_slot(session, actor, "slot.recomputed", res, old=old)
+    return slot_out(session, res, case)

@@ -115,3 +115,21 @@ def test_cancelling_the_case_releases_its_slot(client: Any, auth: Any, frozen: A
     assert got["status"] == "released"
     assert got["reason_text"] == "Case cancelled: Patient withdrew consent"
     assert availability(client, auth["coordinator"], TOMORROW, TOMORROW)["2026-06-02"]["open"] == 1
+
+
+def test_schedule_collection_takes_the_slot_and_infusion_from_the_confirmed_plan(
+        client: Any, auth: Any, frozen: Any) -> None:
+    people = add_people()
+    j = Journey(client, auth)
+    case = j.enroll("yescarta")["id"]
+    set_capacity(client, people["planner"], date(2026, 6, 5), 1)
+    plan = hold(client, auth["coordinator"], case, date(2026, 6, 5), buffer_days=2).json()["plan"]
+    assert (plan["apheresis"], plan["infusion"]) == ("2026-06-04", "2026-06-22")
+    _confirm(client, auth, case)
+    r = j.event("coordinator", case, "schedule_collection", {
+        "collection_date": "2026-06-04", "planned_infusion_date": "2026-06-03"})
+    assert (r.status_code, r.json()["code"]) == (409, "guard_failed")
+    done = j.ok("coordinator", case, "schedule_collection", {"collection_date": "2026-06-04"})
+    assert (done["collection_date"], done["planned_infusion_date"]) == ("2026-06-04",
+                                                                        "2026-06-22")
+    assert done["manufacturing_slot"] == "MF-EAST 2026-06-05"

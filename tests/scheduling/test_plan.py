@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlmodel import select
+
+from cartrack.audit.models import AuditEntry
+from cartrack.db import new_session
 from cartrack.protocols.models import ProtocolData
 from cartrack.scheduling.plan import derive
 from tests.helpers.journey import Journey
@@ -69,3 +73,12 @@ def test_a_booking_stores_the_plan_and_keeps_its_rule_version(client: Any, auth:
     assert r.status_code == 201, r.text
     got = client.get(f"/api/cases/{case['id']}/slot", headers=auth["coordinator"]).json()
     assert got["plan"]["release"] == "2026-06-23" and got["plan"]["rule_version"] == 1
+    # A recompute is explicit, and audited.
+    r = client.post(f"/api/cases/{case['id']}/slot/recompute", headers=auth["coordinator"])
+    assert r.status_code == 200, r.text
+    assert (r.json()["plan"]["release"], r.json()["plan"]["rule_version"]) == ("2026-06-30", 2)
+    with new_session() as s:
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "slot.recomputed")).one()
+    assert entry.old["rule_version"] == 1 and entry.new["plan"]["rule_version"] == 2
+    r = client.post(f"/api/cases/{case['id']}/slot/recompute", headers=auth["lab_tech"])
+    assert (r.status_code, r.json()["code"]) == (403, "role_forbidden")

@@ -14,6 +14,7 @@ from cartrack.journey.events import (
 from cartrack.journey.handlers import shipping
 from cartrack.journey.handlers.registry import handles
 from cartrack.journey.transitions import SiteScope
+from cartrack.scheduling import service as slots
 from cartrack.scheduling import slips
 from cartrack.units import service as units
 from cartrack.units.models import UnitKind, UnitStatus
@@ -22,12 +23,17 @@ from cartrack.users.models import Role
 
 @handles("schedule_collection")
 def schedule_collection(ctx: Ctx, d: ScheduleCollectionData) -> None:
-    ctx.case.collection_date = d.collection_date
-    ctx.case.manufacturing_slot = d.manufacturing_slot
-    if d.planned_infusion_date:
-        ctx.case.planned_infusion_date = d.planned_infusion_date
-    ctx.timeline.update(collection_date=d.collection_date, manufacturing_slot=d.manufacturing_slot,
-                        planned_infusion_date=d.planned_infusion_date)
+    """The slot text and planned infusion, when not given, come from the confirmed slot."""
+    planned = slots.collection_defaults(ctx.session, ctx.case.id or 0)
+    day = d.collection_date
+    slot = d.manufacturing_slot or planned.get("manufacturing_slot")
+    infusion = d.planned_infusion_date or planned.get("planned_infusion_date")
+    ctx.case.collection_date = day
+    ctx.case.manufacturing_slot = slot
+    if infusion:
+        ctx.case.planned_infusion_date = infusion
+    ctx.timeline.update(collection_date=day, manufacturing_slot=slot,
+                        planned_infusion_date=infusion)
 
 
 @handles("record_collection")
