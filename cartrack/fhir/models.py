@@ -30,6 +30,9 @@ SERVICE_REQUEST_STATUS = frozenset({"draft", "active", "on-hold", "revoked", "co
                                     "entered-in-error", "unknown"})
 PROCEDURE_STATUS = frozenset({"preparation", "in-progress", "not-done", "on-hold", "stopped",
                               "completed", "entered-in-error", "unknown"})
+TRANSPORT_STATUS = frozenset({"in-progress", "completed", "abandoned", "cancelled", "planned",
+                              "entered-in-error"})
+AIR_WAYBILL_SYSTEM = "urn:cartrack:air-waybill"
 BUNDLE_TYPES = frozenset({"document", "message", "transaction", "transaction-response", "batch",
                           "batch-response", "history", "searchset", "collection",
                           "subscription-notification"})
@@ -44,6 +47,7 @@ class ResourceType(StrEnum):
     Provenance = "Provenance"
     Organization = "Organization"
     Location = "Location"
+    Transport = "Transport"
 
 
 # Journey events that are procedures on the patient or the product, and how they are named.

@@ -17,6 +17,7 @@ from cartrack.fhir import models as fm
 from cartrack.journey.models import Case, CaseEvent, Patient
 from cartrack.journey.transitions import State
 from cartrack.protocols.models import Protocol
+from cartrack.shipments.models import Direction, Shipment
 from cartrack.units.models import Unit
 from cartrack.users.models import Site
 
@@ -35,6 +36,7 @@ class CaseRecord:
     events: list[CaseEvent]
     signatures: list[Signature]
     coi_system: str
+    shipments: list[Shipment]
 
     def first(self, event: str) -> CaseEvent | None:
         return next((e for e in self.events if e.event == event), None)
@@ -275,3 +277,33 @@ def location(site: Site) -> dict[str, Any]:
             "managingOrganization": ref("Organization", site.id or 0, site.name),
             "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/timezone",
                            "valueCode": site.timezone}]}
+
+
+def transport(r: CaseRecord, s: Shipment) -> dict[str, Any]:
+    """A shipment of the case's bags between two of its sites (where it is now is known only
+    at its ends: the origin until received, then the destination)."""
+    to_manufacturing = s.direction == Direction.apheresis_to_manufacturing
+    origin = r.sites["collection" if to_manufacturing else "manufacturing"]
+    destination = r.sites["manufacturing" if to_manufacturing else "treatment"]
+    out: dict[str, Any] = {
+        "resourceType": "Transport", "id": str(s.id),
+        "status": "completed" if s.received_at else "in-progress", "intent": "order",
+        "basedOn": [ref("ServiceRequest", r.case.id or 0)],
+        "description": ("Apheresis to manufacturing" if to_manufacturing
+                        else "Product to the treatment center")
+                       + (f" by {s.courier}" if s.courier else ""),
+        "authoredOn": instant(s.handed_over_at),
+        "requestedLocation": ref("Location", destination.id or 0, destination.name),
+        "currentLocation": ref("Location", (destination if s.received_at else origin).id or 0,
+                               (destination if s.received_at else origin).name),
+        "input": [{"type": {"text": "unit"},
+                   "valueReference": ref("BiologicallyDerivedProduct", unit)}
+                  for unit in s.units],
+    }
+    if s.received_at:
+        out["completionTime"] = instant(s.received_at)
+    if s.units:
+        out["focus"] = ref("BiologicallyDerivedProduct", s.units[0])
+    if s.air_waybill:
+        out["identifier"] = [{"system": fm.AIR_WAYBILL_SYSTEM, "value": s.air_waybill}]
+    return out

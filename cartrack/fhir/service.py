@@ -17,6 +17,7 @@ from cartrack.journey.models import Case, CaseEvent, Patient
 from cartrack.protocols.models import Protocol
 from cartrack.security import Principal
 from cartrack.settings import get_settings
+from cartrack.shipments.models import Shipment
 from cartrack.units.models import Unit
 from cartrack.users.models import Site
 
@@ -37,7 +38,9 @@ def record(session: Session, case: Case) -> res.CaseRecord:
                                  .order_by(col(CaseEvent.id))).all()),
         signatures=list(session.exec(select(Signature).where(Signature.case_id == case.id)
                                      .order_by(col(Signature.id))).all()),
-        coi_system=get_settings().fhir_coi_system)
+        coi_system=get_settings().fhir_coi_system,
+        shipments=list(session.exec(select(Shipment).where(Shipment.case_id == case.id)
+                                    .order_by(col(Shipment.id))).all()))
 
 
 def case_resources(r: res.CaseRecord, with_patient: bool) -> list[dict[str, Any]]:
@@ -50,6 +53,7 @@ def case_resources(r: res.CaseRecord, with_patient: bool) -> list[dict[str, Any]
     out += [res.product(r, u) for u in r.units]
     out += [res.procedure(r, e) for e in r.events if e.event in fm.PROCEDURES]
     out += [res.dispense(r, e) for e in r.events if e.event == "thaw"]
+    out += [res.transport(r, s) for s in r.shipments]
     signed = _signed_events(r)
     out += [res.provenance(r, s, signed.get(s.id or 0)) for s in r.signatures]
     seen: set[int] = set()
@@ -163,6 +167,14 @@ def _provenance(session: Session, principal: Principal, rid: str) -> dict[str, A
     return res.provenance(r, sig, _signed_events(r).get(sig.id or 0))
 
 
+def _transport(session: Session, principal: Principal, rid: str) -> dict[str, Any]:
+    shipment = session.get(Shipment, _int("Transport", rid))
+    case = _visible_case(session, principal, shipment.case_id if shipment else None, "Transport",
+                         rid)
+    assert shipment is not None
+    return res.transport(record(session, case), shipment)
+
+
 def _site(session: Session, kind: str, rid: str) -> Site:
     site = session.get(Site, _int(kind, rid))
     if site is None:
@@ -180,6 +192,7 @@ READERS = {
     fm.ResourceType.Organization: lambda s, _p, rid: res.organization(_site(s, "Organization",
                                                                            rid)),
     fm.ResourceType.Location: lambda s, _p, rid: res.location(_site(s, "Location", rid)),
+    fm.ResourceType.Transport: _transport,
 }
 
 
@@ -196,8 +209,8 @@ def capability_statement(base: str) -> dict[str, Any]:
             "documentation": "Read-only, generated from cartrack's own records under the case's "
                              "access rules. GET [base]/Case/{case id}/$bundle answers a "
                              "collection Bundle of a case. Patient is answered only to users "
-                             "at the case's collection or treatment site. Transport (shipments) "
-                             "is not exported yet.",
+                             "at the case's collection or treatment site. Transport is a "
+                             "shipment of the case's bags.",
             "security": {"description": "Bearer token (POST /api/auth/token) or the web "
                                         "session cookie; another site's records answer 404."},
             "resource": [{"type": t.value, "interaction": [{"code": "read"}]}

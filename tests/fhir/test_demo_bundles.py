@@ -68,6 +68,17 @@ def test_every_demo_bundle_validates_and_its_codes_are_allowed(demo_client: Any,
             assert request["status"] in fm.SERVICE_REQUEST_STATUS
         for procedure in _of(bundle, "Procedure"):
             assert procedure["status"] in fm.PROCEDURE_STATUS
+        bags = {p["id"] for p in _of(bundle, "BiologicallyDerivedProduct")}
+        locations = {loc["id"] for loc in _of(bundle, "Location")}
+        for transport in _of(bundle, "Transport"):
+            assert transport["status"] in fm.TRANSPORT_STATUS
+            assert transport["requestedLocation"]["reference"].split("/")[1] in locations
+            assert {i["valueReference"]["reference"].split("/")[1]
+                    for i in transport["input"]} <= bags
+            done = transport["status"] == "completed"
+            assert done == ("completionTime" in transport)
+            if done:
+                assert transport["currentLocation"] == transport["requestedLocation"]
     assert kinds == {t.value for t in fm.ResourceType}
 
 
