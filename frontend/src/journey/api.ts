@@ -35,8 +35,11 @@ export function caseQuery(caseId: number) {
   return $api.queryOptions("get", "/api/cases/{case_id}", { params: { path: { case_id: caseId } } });
 }
 
-/** The paths a journey event changes: cases (board, detail, timeline, audit), bags' custody, alerts. */
-export const CASE_PATHS = ["/api/cases", "/api/units", "/api/alerts"];
+/**
+ * The paths a journey event changes: cases (board, detail, timeline, audit, slot), bags' custody,
+ * alerts, and the shipments a ship or receive event opens or closes.
+ */
+export const CASE_PATHS = ["/api/cases", "/api/units", "/api/alerts", "/api/shipments"];
 
 /**
  * After a write answered with the case: show that case at once, and read again what it changed.
@@ -51,7 +54,7 @@ export function useCaseChanged(): (detail: CaseDetail) => void {
 
 /**
  * When the case's version moves (a poll saw someone else's change), reads again what hangs off
- * the case on screen: its timeline and audit, its bags' custody, its alerts.
+ * the case on screen: its timeline and audit, its slot, its bags' custody, its alerts, its shipments.
  */
 export function useFollowCase(detail: CaseDetail | undefined): void {
   const queryClient = useQueryClient();
@@ -63,7 +66,7 @@ export function useFollowCase(detail: CaseDetail | undefined): void {
     const last = seen.current;
     seen.current = { id, version };
     if (last && last.id === id && last.version !== version) {
-      void refreshPaths(queryClient, "/api/cases/{case_id}/", "/api/units", "/api/alerts");
+      void refreshPaths(queryClient, "/api/cases/{case_id}/", "/api/units", "/api/alerts", "/api/shipments");
     }
   }, [queryClient, id, version]);
 }

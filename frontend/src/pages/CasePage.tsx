@@ -110,7 +110,7 @@ function CaseView({ detail, onChanged }: { detail: CaseDetail; onChanged: (d: Ca
       </section>
       <section id="shipments" aria-labelledby="h-shipments">
         <h2 id="h-shipments">Shipments and cold chain</h2>
-        <CaseShipments caseId={detail.id} version={detail.version} />
+        <CaseShipments caseId={detail.id} />
       </section>
       <section id="alerts" aria-labelledby="h-alerts">
         <h2 id="h-alerts">Alerts</h2>

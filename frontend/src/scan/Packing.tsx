@@ -1,6 +1,6 @@
-import { api, unwrap, type Schemas } from "../api/client";
+import type { Schemas } from "../api/client";
+import { $api } from "../api/queries";
 import { formatDate } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 
 export type PackStep = "shipper" | "logger" | "seal";
 export interface Packing {
@@ -43,8 +43,9 @@ export function serialOf(payload: string): string {
  * against the catalog as it comes in), then each bag. Dispatch itself re-checks every rule.
  */
 export function PackingPanel({ packing, onStart, onReset }: { packing: Packing; onStart: () => void; onReset: () => void }) {
-  const shippers = useQuery(async () => unwrap(await api.GET("/api/shippers")), [packing.started]);
-  const loggers = useQuery(async () => unwrap(await api.GET("/api/loggers")), [packing.started]);
+  // The catalog is read when packing starts (and again when it went stale meanwhile).
+  const shippers = $api.useQuery("get", "/api/shippers", undefined, { enabled: packing.started });
+  const loggers = $api.useQuery("get", "/api/loggers", undefined, { enabled: packing.started });
   const today = new Date().toISOString().slice(0, 10);
   const next = nextPackStep(packing);
   if (!packing.started) {
@@ -85,6 +86,7 @@ export function PackingPanel({ packing, onStart, onReset }: { packing: Packing; 
 }
 
 export function usePackedShipper(serial: string | undefined) {
-  const shippers = useQuery(async () => (serial ? unwrap(await api.GET("/api/shippers")) : []), [serial]);
+  const shippers = $api.useQuery("get", "/api/shippers", undefined, { enabled: !!serial });
+  if (!serial) return undefined;
   return shippers.data?.find((s) => s.serial === serial);
 }

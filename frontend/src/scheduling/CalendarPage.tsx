@@ -1,19 +1,19 @@
+import { keepPreviousData, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
-import { api, unwrap } from "../api/client";
+import { $api, apiError, invalidatePaths, POLL_MS } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
 import { ErrorText } from "../components/ErrorText";
 import { useReference } from "../journey/JourneyContext";
 import { isoDateIn } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { getCalendar, KIND_LABELS } from "./api";
+import { KIND_LABELS } from "./api";
 import { CalendarGrid } from "./CalendarGrid";
 import { addDays, addMonths, rangeLabel, viewRange, type View } from "./dates";
 import { SlotBooking } from "./SlotBooking";
 
 /** The products of the protocol catalog (their keys), for filters and bookings. */
 export function useProducts(): string[] {
-  const protocols = useQuery(async () => unwrap(await api.GET("/api/protocols")), []);
+  const protocols = $api.useQuery("get", "/api/protocols");
   return useMemo(() => [...new Set((protocols.data ?? []).map((p) => p.product))].sort(), [protocols.data]);
 }
 
@@ -31,8 +31,10 @@ export function CalendarPage() {
   const [product, setProduct] = useState("");
   const products = useProducts();
   const range = viewRange(view, anchor);
-  const entries = useQuery(() => getCalendar(range.start, range.end, site, product),
-    [range.start, range.end, site, product], { refreshMs: 60_000 });
+  const queryClient = useQueryClient();
+  const entries = $api.useQuery("get", "/api/calendar", {
+    params: { query: { start: range.start, end: range.end, site: site || undefined, product: product || undefined } },
+  }, { refetchInterval: POLL_MS, placeholderData: keepPreviousData });
   const step = (n: number) => setAnchor(view === "week" ? addDays(anchor, 7 * n) : addMonths(anchor, n));
   const label = rangeLabel(view, anchor);
   const data = entries.data ?? [];
@@ -74,8 +76,8 @@ export function CalendarPage() {
         <span className="swatch cal-actual" aria-hidden="true" /> done
         <span className="muted"> · {Object.values(KIND_LABELS).join(", ")} · cases by COI</span>
       </p>
-      <ErrorText error={entries.error} />
-      {entries.data || !entries.loading ? (
+      <ErrorText error={apiError(entries.error)} />
+      {entries.data || !entries.isPending ? (
         <>
           <p className="muted" aria-live="polite">{data.length} entr{data.length === 1 ? "y" : "ies"} in {label}.</p>
           <CalendarGrid start={range.start} end={range.end} month={range.month} today={today} entries={data}
@@ -85,7 +87,7 @@ export function CalendarPage() {
       {coordinator ? (
         <section id="book" aria-labelledby="book-title" className="card">
           <h2 id="book-title">Book a manufacturing slot</h2>
-          <SlotBooking products={products} onChanged={() => void entries.reload()} />
+          <SlotBooking products={products} onChanged={() => void invalidatePaths(queryClient, "/api/calendar")} />
         </section>
       ) : null}
     </section>

@@ -1,10 +1,11 @@
-import { render, screen, within } from "@testing-library/react";
+import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
 import { expect, test } from "vitest";
 import { AuthProvider } from "../auth/AuthContext";
 import { ReferenceProvider } from "../journey/JourneyContext";
 import { caseDetail } from "../test/actions";
+import { renderWithQueries } from "../test/queries";
 import { ME, mockFetch } from "../test/fetchMock";
 import { CaseSlot } from "./CaseSlot";
 
@@ -37,7 +38,7 @@ const detail = caseDetail([], { state: "collected", milestones: { collected_at: 
 
 test("the plan is shown next to the actual dates; a late step says by how much", async () => {
   setup();
-  render(<MemoryRouter><AuthProvider><ReferenceProvider><CaseSlot detail={detail} /></ReferenceProvider></AuthProvider></MemoryRouter>);
+  renderWithQueries(<MemoryRouter><AuthProvider><ReferenceProvider><CaseSlot detail={detail} /></ReferenceProvider></AuthProvider></MemoryRouter>);
   const table = await screen.findByRole("table", { name: /Derived plan .* 21 days vein to vein planned/ });
   const row = within(table).getByRole("row", { name: /Apheresis collection/ });
   expect(row).toHaveTextContent("01 Dec 2026");
@@ -49,7 +50,7 @@ test("the plan is shown next to the actual dates; a late step says by how much",
 
 test("release asks for a reason code and words and shows the released slot", async () => {
   const calls = setup(() => ({ body: { ...SLOT, status: "released", reason_code: "payer", reason_text: "Payer declined" } }));
-  render(<MemoryRouter><AuthProvider><ReferenceProvider><CaseSlot detail={detail} /></ReferenceProvider></AuthProvider></MemoryRouter>);
+  renderWithQueries(<MemoryRouter><AuthProvider><ReferenceProvider><CaseSlot detail={detail} /></ReferenceProvider></AuthProvider></MemoryRouter>);
   await userEvent.click(await screen.findByRole("button", { name: "Release…" }));
   const form = screen.getByRole("form", { name: "Release the manufacturing slot" });
   const submit = within(form).getByRole("button", { name: "Release the slot" });

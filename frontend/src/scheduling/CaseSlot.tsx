@@ -1,6 +1,8 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { asApiError, type ApiError } from "../api/client";
+import { apiError, invalidatePaths } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
 import { Dialog } from "../components/Dialog";
 import { ESignDialog } from "../components/ESignDialog";
@@ -9,7 +11,6 @@ import { Field } from "../components/Field";
 import type { CaseDetail } from "../journey/api";
 import { useReference } from "../journey/JourneyContext";
 import { formatDate, formatDateTime, isoDateIn } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import {
   CONFIRM_MEANING, confirmSlot, getSlot, nextOpenDays, REASONS, releaseSlot, rescheduleSlot, SLOT_STATUS,
   type Plan, type ReasonCode, type Slot,
@@ -39,19 +40,22 @@ const ACTIVE = new Set(["held", "confirmed"]);
 /** The case's manufacturing slot and its derived plan next to the actual dates, with its actions. */
 export function CaseSlot({ detail }: { detail: CaseDetail }) {
   const { hasRole } = useAuth();
-  const slot = useQuery(() => getSlot(detail.id), [detail.id, detail.version]);
+  const queryClient = useQueryClient();
+  // Composed: a missing slot (404 no_slot) is an answer (null), not an error. A change of the
+  // case (its path) reads it again.
+  const slot = useQuery({ queryKey: ["composed", "/api/cases/{case_id}/slot", detail.id], queryFn: () => getSlot(detail.id) });
   const [shown, setShown] = useState<Slot | null>();
   const [dialog, setDialog] = useState<"confirm" | "reschedule" | "release" | null>(null);
   const [done, setDone] = useState("");
   const current = shown !== undefined && (shown?.id ?? 0) >= (slot.data?.id ?? 0) ? shown : slot.data;
   const coordinator = hasRole("coordinator");
-  if (slot.error && current === undefined) return <ErrorText error={slot.error} />;
+  if (slot.error && current === undefined) return <ErrorText error={apiError(slot.error)} />;
   if (current === undefined) return <p aria-busy="true">Loading the slot…</p>;
   const changed = (s: Slot, words: string) => {
     setShown(s);
     setDialog(null);
     setDone(words);
-    void slot.reload();
+    void invalidatePaths(queryClient, "/api/cases/{case_id}/slot");
   };
   if (current === null) {
     return (

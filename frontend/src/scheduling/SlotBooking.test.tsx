@@ -1,9 +1,10 @@
-import { render, screen } from "@testing-library/react";
+import { screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { MemoryRouter } from "react-router";
 import { expect, test } from "vitest";
 import { AuthProvider } from "../auth/AuthContext";
 import { ReferenceProvider } from "../journey/JourneyContext";
+import { renderWithQueries } from "../test/queries";
 import { ME, mockFetch, type Call } from "../test/fetchMock";
 import { addDays, daysBetween } from "./dates";
 import { heatOf } from "./Heatmap";
@@ -42,7 +43,7 @@ test("open and full days are told apart in words; a refused hold offers the next
     }
     return undefined;
   });
-  render(<MemoryRouter><AuthProvider><ReferenceProvider><SlotBooking products={["yescarta"]} onChanged={() => {}} /></ReferenceProvider></AuthProvider></MemoryRouter>);
+  renderWithQueries(<MemoryRouter><AuthProvider><ReferenceProvider><SlotBooking products={["yescarta"]} onChanged={() => {}} /></ReferenceProvider></AuthProvider></MemoryRouter>);
   const openDay = await screen.findByRole("button", { name: new RegExp(`${Number(open.slice(8))} .*: 2 of 2 open`) });
   expect(screen.getAllByRole("button", { name: /: full \(2 of 2\)/ })[0]).toBeDisabled();
   await userEvent.click(openDay);

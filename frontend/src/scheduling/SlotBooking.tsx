@@ -1,12 +1,13 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { keepPreviousData, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, asApiError, unwrap, type ApiError } from "../api/client";
+import { asApiError, type ApiError } from "../api/client";
+import { $api, apiError, invalidatePaths } from "../api/queries";
 import { ESignDialog } from "../components/ESignDialog";
 import { ErrorText } from "../components/ErrorText";
 import { useReference } from "../journey/JourneyContext";
 import { formatDate, formatDateTime, isoDateIn } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
-import { CONFIRM_MEANING, confirmSlot, getAvailability, holdSlot, nextOpenDays, SLOT_STATUS, type Slot } from "./api";
+import { CONFIRM_MEANING, confirmSlot, holdSlot, nextOpenDays, SLOT_STATUS, type Slot } from "./api";
 import { addDays, weekStart } from "./dates";
 import { Heatmap } from "./Heatmap";
 
@@ -34,17 +35,23 @@ export function SlotBooking({ products, onChanged }: { products: string[]; onCha
   const today = isoDateIn(sites.find((s) => s.code === fac)?.timezone);
   const start = addDays(weekStart(today), offset * 7);
   const end = addDays(start, WEEKS * 7 - 1);
-  const availability = useQuery(() => (fac && prod ? getAvailability(fac, prod, start, end) : Promise.resolve([])),
-    [fac, prod, start, end]);
-  const cases = useQuery(async () => unwrap(await api.GET("/api/cases", {
-    params: { query: { state: [...BOOKABLE], limit: 200 } },
-  })), []);
+  const queryClient = useQueryClient();
+  const availability = $api.useQuery("get", "/api/slots/availability", {
+    params: { query: { facility: fac, product: prod, start, end } },
+  }, { enabled: !!(fac && prod), placeholderData: keepPreviousData });
+  // Without a facility and a product there is nothing to read: no day to show.
+  const days = fac && prod ? availability.data : [];
+  const cases = $api.useQuery("get", "/api/cases", { params: { query: { state: [...BOOKABLE], limit: 200 } } });
   const candidates = (cases.data?.items ?? []).filter((c) => c.manufacturing_site === fac && c.product === prod);
 
-  // A case handed over from its page (?case=ID): its facility and product.
+  // A case handed over from its page (?case=ID): its facility and product (once per case asked
+  // for, so a later read of the list does not undo what the user chose since).
+  const handedOver = useRef<string | null>(null);
   useEffect(() => {
-    const wanted = cases.data?.items.find((c) => String(c.id) === params.get("case"));
-    if (wanted) {
+    const asked = params.get("case");
+    const wanted = cases.data?.items.find((c) => String(c.id) === asked);
+    if (wanted && handedOver.current !== asked) {
+      handedOver.current = asked;
       setFacility(wanted.manufacturing_site);
       setProduct(wanted.product);
       setCaseId(String(wanted.id));
@@ -67,7 +74,7 @@ export function SlotBooking({ products, onChanged }: { products: string[]; onCha
       setError(asApiError(err));
     } finally {
       setBusy(false);
-      void availability.reload();
+      void invalidatePaths(queryClient, "/api/slots/availability");
     }
   };
   const sign = async (password: string) => {
@@ -103,9 +110,9 @@ export function SlotBooking({ products, onChanged }: { products: string[]; onCha
         <span className="swatch heat-closed" aria-hidden="true" /> closed
         <span className="muted"> · {formatDate(start)} to {formatDate(end)}, days at {fac}</span>
       </p>
-      <ErrorText error={availability.error} />
-      {availability.data ? (
-        <Heatmap start={start} end={end} today={today} days={availability.data} selected={day} onPick={(d) => { setDay(d); setError(undefined); }} />
+      <ErrorText error={apiError(availability.error)} />
+      {days ? (
+        <Heatmap start={start} end={end} today={today} days={days} selected={day} onPick={(d) => { setDay(d); setError(undefined); }} />
       ) : <p aria-busy="true">Loading availability…</p>}
       <form onSubmit={hold} className="inline book-form" aria-label="Hold a slot">
         <div className="field">

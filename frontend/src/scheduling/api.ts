@@ -6,16 +6,6 @@ export type Slot = Schemas["SlotOut"];
 export type Plan = Schemas["PlanOut"];
 export type ReasonCode = Schemas["ReasonCode"];
 
-export async function getCalendar(start: string, end: string, site?: string, product?: string): Promise<CalendarEntry[]> {
-  return unwrap(await api.GET("/api/calendar", {
-    params: { query: { start, end, site: site || undefined, product: product || undefined } },
-  }));
-}
-
-export async function getAvailability(facility: string, product: string, start: string, end: string): Promise<AvailabilityDay[]> {
-  return unwrap(await api.GET("/api/slots/availability", { params: { query: { facility, product, start, end } } }));
-}
-
 /** The case's slot, or null when it has none (404 no_slot). */
 export async function getSlot(caseId: number): Promise<Slot | null> {
   const result = await api.GET("/api/cases/{case_id}/slot", { params: { path: { case_id: caseId } } });

@@ -1,13 +1,16 @@
 import { Link } from "react-router";
+import { $api, apiError } from "../api/queries";
 import { ErrorText } from "../components/ErrorText";
 import { formatDateTime } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
-import { DIRECTION, listShipments, pending } from "./api";
+import { DIRECTION, pending } from "./api";
 
-/** The case's shipments: direction, profile, custody times and excursions, each opening its page. */
-export function CaseShipments({ caseId, version }: { caseId: number; version: number }) {
-  const q = useQuery(() => listShipments({ case_id: caseId }), [caseId, version]);
-  if (q.error) return <ErrorText error={q.error} />;
+/**
+ * The case's shipments: direction, profile, custody times and excursions, each opening its page.
+ * A change of the case (a journey event, or a poll that saw one) reads them again (CASE_PATHS).
+ */
+export function CaseShipments({ caseId }: { caseId: number }) {
+  const q = $api.useQuery("get", "/api/shipments", { params: { query: { limit: 200, case_id: caseId } } });
+  if (q.error) return <ErrorText error={apiError(q.error)} />;
   if (!q.data) return <p aria-busy="true">Loading…</p>;
   if (!q.data.length) return <p>No shipment yet.</p>;
   return (

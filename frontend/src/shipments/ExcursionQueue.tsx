@@ -1,10 +1,11 @@
-import { useState } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
 import { Link } from "react-router";
+import { $api, apiError, invalidatePaths, POLL_MS } from "../api/queries";
 import { ErrorText } from "../components/ErrorText";
 import { formatDateTime } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { DIRECTION, getShipment, listShipments, pending, ruleText, coiOf } from "./api";
+import { DIRECTION, pending, ruleText, coiOf } from "./api";
 import { DispositionForm } from "./Disposition";
 import { ExcursionTable, SummaryFacts } from "./Parts";
 import { ShipmentChart } from "./TemperatureChart";
@@ -12,7 +13,8 @@ import { ShipmentChart } from "./TemperatureChart";
 /** QA's queue: every excursion waiting for a signed disposition, the chart beside the decision. */
 export function ExcursionQueue() {
   useTitle("Excursions");
-  const list = useQuery(() => listShipments(), [], { refreshMs: 60_000 });
+  const queryClient = useQueryClient();
+  const list = $api.useQuery("get", "/api/shipments", { params: { query: { limit: 200 } } }, { refetchInterval: POLL_MS });
   const waiting = (list.data ?? []).filter((s) => pending(s).length);
   const [chosen, setChosen] = useState<number>();
   const [done, setDone] = useState("");
@@ -21,7 +23,7 @@ export function ExcursionQueue() {
     <section aria-labelledby="exq-title">
       <h1 id="exq-title">Temperature excursions waiting for QA</h1>
       {done ? <p className="event-done" role="status">{done}</p> : null}
-      <ErrorText error={list.error} />
+      <ErrorText error={apiError(list.error)} />
       {!list.data ? <p aria-busy="true">Loading…</p> : !waiting.length ? <p>No excursion is waiting for a disposition.</p> : (
         <div className="queue-layout">
           <ul className="queue" aria-label="Shipments with excursions waiting">
@@ -36,7 +38,7 @@ export function ExcursionQueue() {
           </ul>
           {shipment ? (
             <QueueDetail key={shipment.id} id={shipment.id} version={pending(shipment).length}
-              onDone={(words) => { setDone(words); void list.reload(); }} />
+              onDone={(words) => { setDone(words); void invalidatePaths(queryClient, "/api/shipments"); }} />
           ) : null}
         </div>
       )}
@@ -44,11 +46,21 @@ export function ExcursionQueue() {
   );
 }
 
-/** The chosen shipment, read whole (with its summary), its chart, and a form per waiting excursion. */
+/**
+ * The chosen shipment, read whole (with its summary), its chart, and a form per waiting excursion;
+ * read again when the list sees its waiting excursions change (`version`).
+ */
 function QueueDetail({ id, version, onDone }: { id: number; version: number; onDone: (words: string) => void }) {
-  const q = useQuery(() => getShipment(id), [id, version]);
+  const q = $api.useQuery("get", "/api/shipments/{shipment_id}", { params: { path: { shipment_id: id } } });
+  const { refetch } = q;
+  const seen = useRef(version);
+  useEffect(() => {
+    if (seen.current === version) return;
+    seen.current = version;
+    void refetch();
+  }, [version, refetch]);
   const shipment = q.data;
-  if (q.error) return <ErrorText error={q.error} />;
+  if (q.error) return <ErrorText error={apiError(q.error)} />;
   if (!shipment) return <p aria-busy="true">Loading shipment {id}…</p>;
   const coi = coiOf(shipment);
   return (
@@ -62,7 +74,7 @@ function QueueDetail({ id, version, onDone }: { id: number; version: number; onD
         <div key={e.id}>
           <h3>Excursion {e.id}: {ruleText(e.rule)}, {formatDateTime(e.started_at)}</h3>
           <DispositionForm excursion={e} coi={coi}
-            onDone={(out) => { onDone(`Excursion ${out.id} dispositioned: ${out.disposition}.`); void q.reload(); }} />
+            onDone={(out) => onDone(`Excursion ${out.id} dispositioned: ${out.disposition}.`)} />
         </div>
       ))}
     </div>

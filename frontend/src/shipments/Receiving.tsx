@@ -1,7 +1,8 @@
+import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
+import { apiError } from "../api/queries";
 import { ErrorText } from "../components/ErrorText";
 import { formatDateTime, useNow } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { getShipment, hoursSince, listShipments, pending } from "./api";
 import { ExcursionTable, SummaryFacts } from "./Parts";
 import { ShipmentChart } from "./TemperatureChart";
@@ -19,12 +20,16 @@ export const RECEIVED_BY: Record<string, "apheresis_to_manufacturing" | "product
 export function ReceivingPanel({ caseId, event }: { caseId: number; event: string }) {
   const direction = RECEIVED_BY[event];
   const now = useNow(60_000);
-  const q = useQuery(async () => {
-    const list = await listShipments({ case_id: caseId, status: "in_transit" });
-    const mine = list.find((s) => s.direction === direction);
-    return mine ? getShipment(mine.id) : null;
-  }, [caseId, direction]);
-  if (q.error) return <ErrorText error={q.error} />;
+  // Composed: the case's shipment in transit this way, then that shipment read whole.
+  const q = useQuery({
+    queryKey: ["composed", "/api/shipments", caseId, direction],
+    queryFn: async () => {
+      const list = await listShipments({ case_id: caseId, status: "in_transit" });
+      const mine = list.find((s) => s.direction === direction);
+      return mine ? getShipment(mine.id) : null;
+    },
+  });
+  if (q.error) return <ErrorText error={apiError(q.error)} />;
   if (q.data === undefined) return <p aria-busy="true">Loading the shipment…</p>;
   const s = q.data;
   if (!s) return <p className="muted">No tracked shipment is on its way for this step; check the package by its labels.</p>;

@@ -1,10 +1,11 @@
+import { keepPreviousData } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
+import { $api, apiError, POLL_MS } from "../api/queries";
 import { ErrorText } from "../components/ErrorText";
 import { formatDateTime, useNow } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { DIRECTION, hoursSince, listShipments, pending, coiOf, type Shipment } from "./api";
+import { DIRECTION, hoursSince, pending, coiOf, type Shipment } from "./api";
 
 type Status = "in_transit" | "received" | "";
 
@@ -12,7 +13,8 @@ type Status = "in_transit" | "received" | "";
 export function ShipmentBoard() {
   useTitle("Shipments");
   const [status, setStatus] = useState<Status>("in_transit");
-  const list = useQuery(() => listShipments({ status: status || undefined }), [status], { refreshMs: 60_000 });
+  const list = $api.useQuery("get", "/api/shipments", { params: { query: { limit: 200, status: status || undefined } } },
+    { refetchInterval: POLL_MS, placeholderData: keepPreviousData });
   const now = useNow(60_000);
   return (
     <section aria-labelledby="ship-title">
@@ -27,7 +29,7 @@ export function ShipmentBoard() {
           </select>
         </div>
       </div>
-      <ErrorText error={list.error} />
+      <ErrorText error={apiError(list.error)} />
       {list.data ? (
         list.data.length ? (
           <table className="shipments" data-testid="shipment-board">

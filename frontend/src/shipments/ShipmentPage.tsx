@@ -1,22 +1,26 @@
+import { useQueryClient } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
+import { $api, apiError, invalidatePaths, POLL_MS } from "../api/queries";
 import { useAuth } from "../auth/AuthContext";
 import { ErrorText } from "../components/ErrorText";
 import { formatDateTime } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { useTitle } from "../lib/useTitle";
-import { DIRECTION, getShipment, coiOf, type Shipment } from "./api";
+import { DIRECTION, coiOf, type Shipment } from "./api";
 import { DispositionForm } from "./Disposition";
 import { ExcursionTable, SummaryFacts } from "./Parts";
 import { ShipmentChart } from "./TemperatureChart";
 
 export function ShipmentPage() {
   const id = Number(useParams().shipmentId);
-  const q = useQuery(() => getShipment(id), [id], { refreshMs: 60_000 });
+  const valid = Number.isInteger(id) && id >= 1;
+  const queryClient = useQueryClient();
+  const q = $api.useQuery("get", "/api/shipments/{shipment_id}", { params: { path: { shipment_id: id } } },
+    { enabled: valid, refetchInterval: POLL_MS });
   useTitle(`Shipment ${id}`);
-  if (!Number.isInteger(id) || id < 1) return <p role="alert">There is no shipment at this address.</p>;
-  if (q.error && !q.data) return <ErrorText error={q.error} />;
+  if (!valid) return <p role="alert">There is no shipment at this address.</p>;
+  if (q.error && !q.data) return <ErrorText error={apiError(q.error)} />;
   if (!q.data) return <p aria-busy="true">Loading the shipment…</p>;
-  return <ShipmentView shipment={q.data} onChanged={() => void q.reload()} />;
+  return <ShipmentView shipment={q.data} onChanged={() => void invalidatePaths(queryClient, "/api/shipments")} />;
 }
 
 export function ShipmentView({ shipment: s, onChanged }: { shipment: Shipment; onChanged: () => void }) {

@@ -1,9 +1,9 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { AxisBottom, AxisLeft } from "@visx/axis";
 import { Group } from "@visx/group";
 import { scaleLinear, scaleTime } from "@visx/scale";
 import { Bar, Circle, Line, LinePath } from "@visx/shape";
 import { formatDateTime } from "../lib/time";
-import { useQuery } from "../lib/useQuery";
 import { chartReadings, parseRule, type Reading, type Shipment } from "./api";
 
 const WIDTH = 860;
@@ -88,6 +88,12 @@ export function TemperatureChart({ shipment, readings, now = Date.now() }: { shi
 
 /** The chart with the logger's readings, loaded from the shipment report (again when new readings arrive). */
 export function ShipmentChart({ shipment, now }: { shipment: Shipment; now?: number }) {
-  const readings = useQuery(() => chartReadings(shipment.id), [shipment.id, shipment.summary?.points, shipment.summary?.last_at]);
+  // The key carries the summary's count and last reading, so new readings are read again; the old
+  // line stays drawn meanwhile.
+  const readings = useQuery({
+    queryKey: ["composed", "/api/shipments/{shipment_id}/report", shipment.id, shipment.summary?.points, shipment.summary?.last_at],
+    queryFn: () => chartReadings(shipment.id),
+    placeholderData: keepPreviousData,
+  });
   return <TemperatureChart shipment={shipment} readings={readings.data} now={now} />;
 }
