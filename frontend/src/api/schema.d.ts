@@ -554,6 +554,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cases/{case_id}/slot/recompute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recompute
+         * @description Derive the slot's plan again from the product's current lead times (audited); a
+         *     stored plan otherwise keeps the rule version it was made with.
+         */
+        post: operations["recompute_api_cases__case_id__slot_recompute_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cases/{case_id}/slot/release": {
         parameters: {
             query?: never;
@@ -3511,7 +3532,7 @@ export interface components {
          * ResourceType
          * @enum {string}
          */
-        ResourceType: "Patient" | "ServiceRequest" | "BiologicallyDerivedProduct" | "Procedure" | "BiologicallyDerivedProductDispense" | "Provenance" | "Organization" | "Location";
+        ResourceType: "Patient" | "ServiceRequest" | "BiologicallyDerivedProduct" | "Procedure" | "BiologicallyDerivedProductDispense" | "Provenance" | "Organization" | "Location" | "Transport";
         /** ResumeEvent */
         ResumeEvent: {
             data: components["schemas"]["ReasonData"];
@@ -3609,9 +3630,15 @@ export interface components {
              * Format: date
              */
             collection_date: string;
-            /** Manufacturing Slot */
-            manufacturing_slot: string;
-            /** Planned Infusion Date */
+            /**
+             * Manufacturing Slot
+             * @description default: the confirmed slot's facility and day
+             */
+            manufacturing_slot?: string | null;
+            /**
+             * Planned Infusion Date
+             * @description default: the confirmed slot's planned infusion day
+             */
             planned_infusion_date?: string | null;
         };
         /** ScheduleCollectionEvent */
@@ -6683,6 +6710,82 @@ export interface operations {
                 "application/json": components["schemas"]["ConfirmIn"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Role or site may not */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Refused by the journey's rules */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid input */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    recompute_api_cases__case_id__slot_recompute_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                case_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {
