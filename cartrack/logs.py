@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import re
 from contextvars import ContextVar
 from typing import Any
 
@@ -22,6 +23,22 @@ class RequestIdFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        return True
+
+
+# A calendar feed's URL carries its token (the credential): the access log shows it hidden.
+_FEED_TOKEN = re.compile(r"(/api/calendar/feed/)[^/?\s.]+(\.ics)")
+
+
+class _RedactFeedToken(logging.Filter):
+    """Hides the token of a calendar feed's URL in a record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _FEED_TOKEN.sub(r"\1***\2", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_FEED_TOKEN.sub(r"\1***\2", a) if isinstance(a, str) else a
+                                for a in record.args)
         return True
 
 
@@ -51,10 +68,11 @@ def logging_config(fmt: str | None = None, level: str | None = None) -> dict[str
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_id": {"()": RequestIdFilter}, "no_color": {"()": _DropColorMessage}},
+        "filters": {"request_id": {"()": RequestIdFilter}, "no_color": {"()": _DropColorMessage},
+                    "feed_token": {"()": _RedactFeedToken}},
         "formatters": {"default": formatter},
         "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "default",
-                                 "filters": ["request_id", "no_color"],
+                                 "filters": ["request_id", "no_color", "feed_token"],
                                  "stream": "ext://sys.stderr"}},
         "loggers": loggers,
         "root": {"handlers": ["default"], "level": "WARNING"},

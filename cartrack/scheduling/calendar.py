@@ -65,11 +65,12 @@ def _planned(case: Case, res: SlotReservation | None) -> dict[str, date]:
 
 
 def calendar(session: Session, principal: Principal, start: date, end: date,
-             site_code: str | None = None, product: str | None = None) -> list[CalendarEntry]:
+             site_code: str | None = None, product: str | None = None,
+             max_days: int = MAX_DAYS) -> list[CalendarEntry]:
     if end < start:
         raise Conflict(f"The range ends ({end}) before it starts ({start}).", code="bad_range")
-    if (end - start).days >= MAX_DAYS:
-        raise Conflict(f"The calendar shows at most {MAX_DAYS} days.", code="range_too_long")
+    if (end - start).days >= max_days:
+        raise Conflict(f"The calendar shows at most {max_days} days.", code="range_too_long")
     sites = {s.id: s for s in session.exec(select(Site)).all()}
     only = None
     if site_code is not None:

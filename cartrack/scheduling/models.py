@@ -208,3 +208,32 @@ class SlotOut(BaseModel):
     reason_text: str | None = None
     replaces_id: int | None = None
 
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A user's iCalendar feed: the URL's token is its credential, kept here only as its
+    SHA-256; one active (not revoked) per user."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (Index("uq_calendar_feed_active_user", "user_id", unique=True,
+                            sqlite_where=text("revoked_at IS NULL"),
+                            postgresql_where=text("revoked_at IS NULL")),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    token_hint: str = Field(max_length=8)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class FeedCreated(BaseModel):
+    url: str = PField(description="the feed's address; shown once, keep it secret")
+    token_hint: str = PField(description="the token's first characters, to recognise it")
+    created_at: datetime
+
+
+class FeedStatus(BaseModel):
+    active: bool
+    token_hint: str | None = None
+    created_at: datetime | None = None

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from cartrack import idempotency
 from cartrack.db import SessionDep
 from cartrack.journey.access import CASE_ROLES
 from cartrack.scheduling import calendar as cal
-from cartrack.scheduling import capacity, service
+from cartrack.scheduling import capacity, feed, service
 from cartrack.scheduling.models import (
     AvailabilityDay,
     CapacityIn,
     CapacityOut,
     ConfirmIn,
+    FeedCreated,
+    FeedStatus,
     HoldIn,
     ReleaseIn,
     RescheduleIn,
     SlotOut,
     WeeklyPatternIn,
 )
-from cartrack.security import SIGNED_IN, Access, Principal
+from cartrack.security import PUBLIC, SIGNED_IN, Access, Principal
 from cartrack.users.models import Role
 
 router = APIRouter(tags=["scheduling"], route_class=idempotency.Route)
@@ -119,3 +122,40 @@ def calendar(session: SessionDep,
     """Planned and actual collections, manufacturing starts, releases, deliveries,
     lymphodepletion starts and infusions of the cases you may see, by COI, per day."""
     return cal.calendar(session, principal, start, end, site, product)
+
+
+@router.get("/api/calendar/feed")
+def feed_status(session: SessionDep, principal: Principal = Depends(CASE_ACCESS)) -> FeedStatus:
+    """Whether you have an active iCalendar feed (its address is shown only when made)."""
+    return feed.status(session, principal)
+
+
+@router.post("/api/calendar/feed", status_code=201)
+def create_feed(session: SessionDep, principal: Principal = Depends(CASE_ACCESS)) -> FeedCreated:
+    """A secret iCalendar address of your calendar, shown in this answer only; it replaces
+    (revokes) the one you had."""
+    return feed.create(session, principal)
+
+
+@router.delete("/api/calendar/feed", status_code=204)
+def revoke_feed(session: SessionDep, principal: Principal = Depends(CASE_ACCESS)) -> Response:
+    """Revoke your iCalendar feed: its address answers 404 from now on."""
+    feed.revoke(session, principal)
+    return Response(status_code=204)
+
+
+ICS_OK: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/calendar": {"schema": {"type": "string"}}},
+          "description": "An iCalendar (RFC 5545) feed"}}
+
+
+@router.get("/api/calendar/feed/{token}.ics", response_class=Response, responses=ICS_OK,
+            dependencies=[Depends(PUBLIC)])
+def feed_ics(session: SessionDep,
+             token: str = Path(min_length=43, max_length=43, pattern=feed.TOKEN_PATTERN,
+                               description="the feed's secret token")) -> Response:
+    """Your calendar, 30 days back and 120 ahead, as all-day events by COI (no patient
+    data). No session: the token is the credential; a revoked or unknown token, or a disabled
+    account, answers 404."""
+    return Response(feed.ics(session, token), media_type="text/calendar; charset=utf-8",
+                    headers={"Cache-Control": "private, no-store"})
