@@ -49,6 +49,9 @@ def _revoke(session: Session, principal: Principal, feed: CalendarFeed, why: str
 
 def create(session: Session, principal: Principal) -> FeedCreated:
     """A new feed for the signed-in user; the one they had stops answering."""
+    # Two at once queue on the user's row (PostgreSQL; SQLite's write lock already serialises),
+    # so each revokes the other's and the one-active index is never hit.
+    session.exec(select(User).where(User.id == principal.id).with_for_update()).one()
     old = _active(session, principal.id)
     if old is not None:
         _revoke(session, principal, old, "replaced by a new feed")

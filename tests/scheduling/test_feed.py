@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from datetime import date
 from typing import Any
 
@@ -14,8 +15,10 @@ from sqlmodel import col, select
 from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
 from cartrack.logs import logging_config
+from cartrack.scheduling import feed
 from cartrack.scheduling.models import CalendarFeed
-from cartrack.security import token_digest
+from cartrack.security import load_principal, token_digest
+from cartrack.users.models import User
 from tests.helpers.journey import Journey
 from tests.helpers.slots import add_people, hold, set_capacity
 
@@ -172,3 +175,31 @@ def test_the_access_log_hides_the_token() -> None:
     assert feed_filter.filter(record)
     assert token not in record.getMessage()
     assert "/api/calendar/feed/***.ics" in record.getMessage()
+
+
+def test_feeds_made_at_the_same_moment_leave_one_active(client: Any, auth: Any) -> None:
+    """Four creates at once (each in its own thread and transaction): all succeed, one stays."""
+    barrier = threading.Barrier(4)
+    made: list[str] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        with new_session(read_only=True) as s:
+            user = s.exec(select(User).where(User.username == "coordinator")).one()
+            principal = load_principal(s, user, "test")
+        barrier.wait()
+        with new_session() as s:
+            url = feed.create(s, principal).url
+        with lock:
+            made.append(url)
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 4
+    assert sorted(client.get(url).status_code for url in made) == [200, 404, 404, 404]
+    with new_session() as s:
+        active = s.exec(select(CalendarFeed).where(col(CalendarFeed.revoked_at).is_(None))).all()
+    assert len(active) == 1
