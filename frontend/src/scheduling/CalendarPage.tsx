@@ -7,6 +7,7 @@ import { useReference } from "../journey/JourneyContext";
 import { isoDateIn } from "../lib/time";
 import { useTitle } from "../lib/useTitle";
 import { KIND_LABELS } from "./api";
+import { CalendarFeed } from "./CalendarFeed";
 import { CalendarGrid } from "./CalendarGrid";
 import { addDays, addMonths, rangeLabel, viewRange, type View } from "./dates";
 import { SlotBooking } from "./SlotBooking";
@@ -90,6 +91,7 @@ export function CalendarPage() {
           <SlotBooking products={products} onChanged={() => void invalidatePaths(queryClient, "/api/calendar")} />
         </section>
       ) : null}
+      <CalendarFeed />
     </section>
   );
 }
