@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 import anyio.from_thread
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from cartrack import clock
 from cartrack.contract import nonblank_at_least
 from cartrack.db import SessionDep
 from cartrack.errors import DomainError
@@ -18,7 +20,7 @@ from cartrack.journey.access import CASE_ROLES
 from cartrack.journey.events import SignatureIn
 from cartrack.security import SIGNED_IN, Access, Principal
 from cartrack.settings import get_settings
-from cartrack.shipments import catalog, ingest, service
+from cartrack.shipments import catalog, ingest, report_pdf, service
 from cartrack.shipments.models import (
     Direction,
     Disposition,
@@ -139,6 +141,20 @@ def report(session: SessionDep, shipment_id: int = ShipmentId,
     """The shipment report as JSON: header, custody points, profile, summary, excursions, and
     the readings for a chart with the limit band."""
     return build_report(session, service.visible_shipment(session, principal, shipment_id))
+
+
+@router.get("/shipments/{shipment_id}/report.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def report_pdf_route(session: SessionDep, shipment_id: int = ShipmentId,
+                     principal: Principal = Depends(CASE_ACCESS)) -> Response:
+    """The shipment report as a printable PDF: the JSON report's header, custody points,
+    summary, excursions with QA's disposition, data gaps, and the temperature chart with the
+    limit band. The COI identifies the case; no patient details."""
+    data = build_report(session, service.visible_shipment(session, principal, shipment_id))
+    pdf = report_pdf.to_pdf(data, report_pdf.signers(session, data), clock.now())
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="shipment-{data.shipment.id}-{data.coi}.pdf"',
+        "Cache-Control": "no-store"})
 
 
 @router.post("/shipments/{shipment_id}/receipt")

@@ -34,6 +34,7 @@ export function ShipmentView({ shipment: s, onChanged }: { shipment: Shipment; o
         <p>
           <span className={`tag ${s.status === "in_transit" ? "warn" : "done"}`}>{s.status.replace(/_/g, " ")}</span>{" "}
           {DIRECTION[s.direction] ?? s.direction} · case <Link to={`/cases/${s.case_id}`} className="ident">{coi}</Link>
+          {" · "}<a href={`/api/shipments/${s.id}/report.pdf`} download>Shipment report (PDF)</a>
         </p>
       </header>
       <section aria-labelledby="h-trip">
