@@ -3,7 +3,7 @@
 // is recorded as tracked, with its shipper now in use. Then receiving at manufacturing: the lab
 // tech sees what to compare and the logger's temperatures with the limit band, and receives.
 import { expect, test } from "./fixtures";
-import { TC_TZ, csrfToken, dayIn, payloads, scan, shot, signIn, verdict } from "./helpers";
+import { PASSWORD, TC_TZ, csrfToken, dayIn, payloads, scan, shot, signIn, verdict } from "./helpers";
 import type { Page } from "@playwright/test";
 
 const trip = { caseId: 0, bag: "", shipmentId: 0 };
@@ -102,5 +102,22 @@ test("lab tech receives the tracked shipper with its temperatures and limit band
   expect(shipment).toMatchObject({ status: "received", within_transit_limit: true });
   const shippers = (await (await page.request.get("/api/shippers")).json()) as Array<{ serial: string; status: string }>;
   expect(shippers.find((s) => s.serial === "DS-E2E-PACK")?.status).toBe("quarantine");
+
+  // The signed receipt check on the shipment's page: every item as found, then the signature.
+  await page.goto(`/shipments/${trip.shipmentId}`);
+  const check = page.getByRole("form", { name: `Receipt check of shipment ${trip.shipmentId}` });
+  await check.getByLabel("Package intact").check();
+  await check.getByLabel("Seal intact").check();
+  await check.getByLabel("Seal scanned on arrival").fill("SEAL-0042");
+  await check.getByLabel("Shipper serial scanned on arrival").fill("DS-E2E-PACK");
+  await check.getByLabel("Logger serial scanned on arrival").fill("LG-E2E-PACK");
+  await check.getByLabel("Logger stopped").check();
+  await check.getByRole("button", { name: "Sign: accepted…" }).click();
+  const dialog = page.getByRole("dialog", { name: "Electronic signature" });
+  await expect(dialog).toContainText("Receipt check: accepted");
+  await dialog.getByLabel("Your password").fill(PASSWORD);
+  await dialog.getByRole("button", { name: "Sign" }).click();
+  await expect(page.getByRole("list", { name: "Receipt checklist" })).toContainText("✓ every expected unit scanned, no other");
+  await expect(page.getByText("Receipt check: accepted")).toBeVisible();
   await page.context().close();
 });

@@ -7,6 +7,7 @@ import { formatDateTime } from "../lib/time";
 import { useTitle } from "../lib/useTitle";
 import { DIRECTION, coiOf, type Shipment } from "./api";
 import { DispositionForm } from "./Disposition";
+import { ReceiptCheck, ReceiptRecord } from "./ReceiptCheck";
 import { ExcursionTable, SummaryFacts } from "./Parts";
 import { ShipmentChart } from "./TemperatureChart";
 
@@ -27,6 +28,8 @@ export function ShipmentView({ shipment: s, onChanged }: { shipment: Shipment; o
   const { hasRole } = useAuth();
   const coi = coiOf(s);
   const waiting = s.excursions.filter((e) => e.disposition === "pending_qa");
+  // The server checks the site; this only decides whether to offer the form.
+  const receiver = hasRole("qa") || hasRole(s.direction === "apheresis_to_manufacturing" ? "lab_tech" : "infusion_staff");
   return (
     <article aria-labelledby="shipment-title" className="shipment-page">
       <header className="case-head">
@@ -65,6 +68,14 @@ export function ShipmentView({ shipment: s, onChanged }: { shipment: Shipment; o
           </div>
         )) : waiting.length ? <p className="warn">Waiting for QA's signed disposition; until then the next step of the product is blocked.</p> : null}
       </section>
+      {s.status === "received" ? (
+        <section aria-labelledby="h-receipt">
+          <h2 id="h-receipt">Receipt check</h2>
+          {s.receipt ? <ReceiptRecord shipment={s} />
+            : receiver ? <ReceiptCheck shipment={s} coi={coi} isQa={hasRole("qa")} onDone={onChanged} />
+              : <p className="muted">Not yet signed by the receiving site.</p>}
+        </section>
+      ) : null}
     </article>
   );
 }
