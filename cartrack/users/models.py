@@ -119,7 +119,9 @@ class SiteIn(BaseModel):
 
     code: str = PField(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = PField(min_length=1, max_length=200)
-    kinds: list[SiteKind] = PField(min_length=1)
+    kinds: list[SiteKind] = PField(min_length=1, max_length=len(SiteKind),
+                                   json_schema_extra={"uniqueItems": True},
+                                   description="each kind once (a repeat is ignored)")
     timezone: str = PField(default="UTC", min_length=1, max_length=64,
                            pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
                            description="an IANA time zone, e.g. America/New_York")

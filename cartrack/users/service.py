@@ -66,8 +66,9 @@ def create_site(session: Session, actor: Principal | None, data: SiteIn) -> Site
     _check_time_zone(data.timezone)
     if session.exec(select(Site).where(Site.code == data.code)).first():
         raise Conflict(f"A site with code {data.code!r} already exists.", code="site_exists")
-    site = Site(code=data.code, name=data.name, kinds=",".join(k.value for k in data.kinds),
-                timezone=data.timezone, fin=get_settings().fin, mrn_system=data.mrn_system)
+    kinds = ",".join(dict.fromkeys(k.value for k in data.kinds))  # each once, in order given
+    site = Site(code=data.code, name=data.name, kinds=kinds, timezone=data.timezone,
+                fin=get_settings().fin, mrn_system=data.mrn_system)
     session.add(site)
     session.flush()
     audit.record(session, user_id=actor.id if actor else None,
