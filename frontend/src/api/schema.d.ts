@@ -4029,7 +4029,10 @@ export interface components {
         SiteIn: {
             /** Code */
             code: string;
-            /** Kinds */
+            /**
+             * Kinds
+             * @description each kind once (a repeat is ignored)
+             */
             kinds: components["schemas"]["SiteKind"][];
             /**
              * Mrn System
