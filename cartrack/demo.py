@@ -3,6 +3,7 @@ cases along the journey today."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -27,7 +28,7 @@ from cartrack.shipments import catalog as shipping_catalog
 from cartrack.shipments.models import Direction
 from cartrack.units.models import Unit
 from cartrack.users import service as users
-from cartrack.users.models import MembershipIn, Role, SiteIn, SiteKind, User, UserIn
+from cartrack.users.models import MembershipIn, Role, Site, SiteIn, SiteKind, User, UserIn
 
 SITES = [
     SiteIn(code="TC-CITY", name="City Hospital Cell Therapy Unit", timezone="America/New_York",
@@ -72,12 +73,14 @@ PROGRESS = [0, 1, 2, 3, 4, 6, 7, 8, 10, 11, 13, 3]
 
 _EVENT = TypeAdapter(sc.EventIn)
 TODAY_STARTED = timedelta(hours=6)
+_BUILT_AT: ContextVar[datetime] = ContextVar("demo_built_at")
 
 
 def seed(session: Session, password: str) -> int:
     """The whole demo; returns how many cases it holds. The sites, users and catalog are set
     up before the year of history begins, so the audit trail reads in time order."""
     now = clock.now()
+    _BUILT_AT.set(now)
     with clock.using(lambda: now - timedelta(days=HISTORY_DAYS + 30)):
         seed_reference(session, password)
     history_cases = seed_history(session, password, now)
@@ -225,14 +228,24 @@ def _receive_tc(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
         "storage_location": "LN2 tank B, rack 3"})
 
 
+def _treatment_today(s: Session, c: Case) -> date:
+    """Today on the treatment center's calendar, at the moment the demo is built (today's
+    cases are recorded a few hours earlier, which may still be yesterday there)."""
+    site = s.get(Site, c.treatment_site_id)
+    assert site is not None
+    return clock.local_date(_BUILT_AT.get(clock.now()), site.timezone)
+
+
 def _start_ld(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
     _event(s, p["infusion_staff"], c, "start_lymphodepletion",
-           {"start_date": (clock.now() - timedelta(days=3)).date().isoformat()})
+           {"start_date": (_treatment_today(s, c) - timedelta(days=3)).isoformat()})
 
 
 def _complete_ld(s: Session, p: dict[str, Principal], c: Case, pw: str) -> None:
+    """Ended yesterday at the treatment center: the infusion window opens later (day 2 for
+    some products), so the demo can show a refused thaw and its signed override."""
     _event(s, p["infusion_staff"], c, "complete_lymphodepletion",
-           {"end_date": (clock.now() - timedelta(days=1)).date().isoformat()})
+           {"end_date": (_treatment_today(s, c) - timedelta(days=1)).isoformat()})
 
 
 STEPS = [_schedule, _collect, _ship, _receive, _start, _steps, _complete_mfg, _qc, _release,
