@@ -163,10 +163,12 @@ def rates_of(cases: list[CaseMilestones], now: datetime) -> list[Rate]:
 
 NOT_AVAILABLE = [
     {"id": "on_time_delivery_against_plan",
-     "reason": "Planned delivery dates come with manufacturing slot booking; until then on-time "
-               "delivery is measured against the shipment arrival deadline."},
+     "reason": "Cases booked on a manufacturing slot have a planned delivery date, but the "
+               "analytics do not read the slot plans yet; on-time delivery is measured against "
+               "the shipment arrival deadline."},
     {"id": "slot_utilisation",
-     "reason": "Manufacturing slots and their capacity are not recorded yet."},
+     "reason": "Slot capacity and bookings are recorded (Calendar, Slot booking), but the "
+               "analytics do not compute their utilisation yet."},
 ]
 
 

@@ -87,7 +87,7 @@ function KpiTiles({ overall, rates }: { overall?: A.IntervalsOut; rates?: A.Rate
       <li className="kpi kpi-missing">
         <span className="kpi-label">Slot utilisation</span>
         <strong className="kpi-value">not yet</strong>
-        <span className="kpi-note">{missing?.reason ?? "Manufacturing slots are not recorded yet."}</span>
+        <span className="kpi-note">{missing?.reason ?? "Not computed yet."}</span>
       </li>
     </ul>
   );
