@@ -235,13 +235,13 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
         app.include_router(router)
 
     _mount_frontend(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        upload_limit=settings.max_upload_bytes)
     app.add_middleware(metrics.RequestTimer)
     app.add_middleware(failures.RequestIds)  # every answer carries the request id, 500s too
     # Added last, so it is the outer one: refusals of the body limit and the 500s of
     # RequestIds carry the security headers too.
     docs_pages = frozenset() if settings.is_production else frozenset({"/docs", "/redoc"})
-    app.add_middleware(SecurityHeaders, production=settings.is_production,  # type: ignore[arg-type]
+    app.add_middleware(SecurityHeaders, production=settings.is_production,
                        docs_paths=docs_pages)
     return app

@@ -19,7 +19,7 @@ from cartrack import clock
 from cartrack.errors import Conflict, Invalid
 from cartrack.identity.identifiers import printed_unit
 from cartrack.journey.models import Case, Patient
-from cartrack.labels.layout import Face, LabelOverflow
+from cartrack.labels.layout import Face, LabelOverflow, as_label_kind
 from cartrack.labels.models import LabelTemplate
 from cartrack.labels.payload import KeyRing, sign_unit, sign_wristband
 from cartrack.labels.render import label_png, label_svg, labels_pdf
@@ -117,7 +117,7 @@ def label_values(session: Session, ring: KeyRing, item: Printable, template: Lab
         fields.update(_product(session, case, unit, rules))
     else:
         fields.update(_apheresis(session, case, unit, rules))
-    return LabelValues(unit.kind, sign_unit(ring, unit.unit_id, case.coi),  # type: ignore[arg-type]
+    return LabelValues(as_label_kind(unit.kind), sign_unit(ring, unit.unit_id, case.coi),
                        case.coi, unit.unit_id, fields)
 
 

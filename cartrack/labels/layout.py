@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 from cartrack.labels.fonts import text_width
 from cartrack.labels.qr import qr_matrix
 
 LabelKind = Literal["apheresis", "product", "wristband"]
+LABEL_KINDS: tuple[LabelKind, ...] = get_args(LabelKind)
+
+
+def as_label_kind(value: str) -> LabelKind:
+    """A stored kind (a unit's kind, a template's) as the label kind it names."""
+    for kind in LABEL_KINDS:
+        if kind == value:
+            return kind
+    raise ValueError(f"not a label kind: {value!r}")
 
 
 class LabelSize(NamedTuple):

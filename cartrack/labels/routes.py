@@ -20,7 +20,7 @@ from cartrack.identity.identifiers import UNIT_REF_PATTERN
 from cartrack.journey.events import SignatureIn
 from cartrack.labels import service, versions
 from cartrack.labels.content import MEDIA_TYPES, render
-from cartrack.labels.layout import DEFAULT_SIZE, LABEL_SIZES
+from cartrack.labels.layout import DEFAULT_SIZE, LABEL_SIZES, as_label_kind
 from cartrack.labels.models import TemplateIn, TemplateOut
 from cartrack.labels.templates import compose, sample_values
 from cartrack.security import SIGNED_IN, Access, Principal
@@ -171,7 +171,7 @@ def template_specimen(session: SessionDep, template_id: int = TemplateId,
     """A specimen of this version with sample values, to review before approving it."""
     size = stock.value
     row = versions.get(session, template_id)
-    faces = compose(row.rules(), sample_values(row.kind, row.version), size)  # type: ignore[arg-type]
+    faces = compose(row.rules(), sample_values(as_label_kind(row.kind), row.version), size)
     pdf = render([faces], "pdf", size, 1, f"Specimen: {row.kind} label template v{row.version}")
     return Response(pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="specimen-{row.kind}-v{row.version}-{size}.pdf"',

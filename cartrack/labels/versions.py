@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from cartrack import clock
 from cartrack.audit import service as audit
 from cartrack.errors import Conflict, Forbidden, NotFound
+from cartrack.labels.layout import as_label_kind
 from cartrack.labels.models import LabelTemplate, TemplateIn, TemplateOut
 from cartrack.labels.templates import KINDS, SHIPPED, TemplateSpec, check_spec, overflowing_sizes
 from cartrack.security import Principal
@@ -81,7 +82,7 @@ def _check(kind: str, spec: TemplateSpec) -> None:
     if problems:
         raise Conflict(f"This {kind} template is incomplete: " + "; ".join(problems) + ".",
                       code="template_incomplete", context={"problems": problems})
-    too_small = overflowing_sizes(spec, kind)  # type: ignore[arg-type]
+    too_small = overflowing_sizes(spec, as_label_kind(kind))
     if too_small:
         raise Conflict(f"With the longest values allowed, this {kind} template does not fit "
                       + ", ".join(too_small) + " stock: move lines to the tag or shorten them.",

@@ -4,9 +4,9 @@ password, and editing roles and sites. Every change is audited with its old and 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from cartrack import clock
@@ -26,8 +26,8 @@ def revoke_sessions(session: Session, user_id: int, keep: int | None = None) -> 
                                       col(AuthSession.revoked) == False)  # noqa: E712
     if keep is not None:
         query = query.where(col(AuthSession.id) != keep)
-    result = session.execute(query.values(revoked=True))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    result = cast("CursorResult[Any]", session.execute(query.values(revoked=True)))
+    return int(result.rowcount or 0)
 
 
 def _record(session: Session, actor: Principal, action: str, user: User, old: dict[str, Any],

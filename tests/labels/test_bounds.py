@@ -17,7 +17,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from cartrack.labels.layout import LABEL_SIZES, MIN_EM
+from cartrack.labels.layout import LABEL_SIZES, MIN_EM, as_label_kind
 from cartrack.labels.render import labels_pdf
 from cartrack.labels.templates import (
     KINDS,
@@ -119,7 +119,7 @@ def render_pdf(values: LabelValues, size: str) -> tuple[bytes, list[str | None]]
 
 @pytest.mark.parametrize(("kind", "size"), CASES)
 def test_longest_values_stay_on_the_label_and_off_the_qr(kind: str, size: str) -> None:
-    values = specimen_values(kind)  # type: ignore[arg-type]
+    values = specimen_values(as_label_kind(kind))
     pdf, payloads = render_pdf(values, size)
     with pages_of(pdf) as pages:
         assert len(pages) >= len(payloads)
@@ -138,7 +138,7 @@ def test_longest_values_stay_on_the_label_and_off_the_qr(kind: str, size: str) -
 
 @pytest.mark.parametrize(("kind", "size"), CASES)
 def test_ordinary_values_fit_too(kind: str, size: str) -> None:
-    values = sample_values(kind)  # type: ignore[arg-type]
+    values = sample_values(as_label_kind(kind))
     pdf, _ = render_pdf(values, size)
     with pages_of(pdf) as pages:
         check_page(pages[0], values.payload, f"{kind} {size} label")
@@ -170,7 +170,7 @@ def zpl_blocks(zpl: str) -> list[tuple[str | None, str]]:
 @pytest.mark.parametrize(("kind", "size"), CASES)
 @pytest.mark.parametrize("longest", [False, True], ids=["ordinary", "longest"])
 def test_zpl_carries_what_the_pdf_carries(kind: str, size: str, longest: bool) -> None:
-    values = (specimen_values if longest else sample_values)(kind)  # type: ignore[arg-type]
+    values = (specimen_values if longest else sample_values)(as_label_kind(kind))
     faces = compose(SHIPPED[kind], values, size)
     zpl = zpl_blocks("".join(label_zpl(face, size) for face in faces))
     with pages_of(labels_pdf(faces, size)) as pages:

@@ -15,7 +15,7 @@ import zxingcpp
 from PIL import Image
 
 from cartrack.identity.identifiers import make_coi, make_din, make_unit_id, printed_coi, printed_unit
-from cartrack.labels.layout import LABEL_SIZES, Face, LabelOverflow, Line, layout, layout_face
+from cartrack.labels.layout import LABEL_SIZES, Face, LabelOverflow, Line, as_label_kind, layout, layout_face
 from cartrack.labels.payload import KeyRing, decode, sign_unit, sign_wristband
 from cartrack.labels.qr import qr_png, qr_svg
 from cartrack.labels.render import label_png, label_svg, labels_pdf
@@ -43,10 +43,10 @@ QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 def bag_values(container: int = 1, name: str | None = "Jane Doe-Müller",
                kind: str = "product") -> LabelValues:
     unit_id = make_unit_id(DIN, container)
-    fields = dict(sample_values(kind).fields,  # type: ignore[arg-type]
+    fields = dict(sample_values(as_label_kind(kind)).fields,
                   product="Yescarta (axicabtagene ciloleucel)", patient_name=name,
                   date_of_birth="1970-01-31", expires="2026-03-01 09:00 EST")
-    return LabelValues(kind, sign_unit(RING, unit_id, COI), COI, unit_id, fields)  # type: ignore[arg-type]
+    return LabelValues(as_label_kind(kind), sign_unit(RING, unit_id, COI), COI, unit_id, fields)
 
 
 def band_values() -> LabelValues:
@@ -288,7 +288,7 @@ def test_on_the_smallest_stock_a_bag_label_has_a_tag_with_the_rest() -> None:
 def test_shipped_templates_are_complete_and_fit_every_size() -> None:
     for kind, spec in SHIPPED.items():
         assert check_spec(kind, spec) == [], kind
-        assert overflowing_sizes(spec, kind) == [], kind  # type: ignore[arg-type]
+        assert overflowing_sizes(spec, as_label_kind(kind)) == [], kind
 
 
 def test_a_template_missing_required_content_is_named() -> None:
