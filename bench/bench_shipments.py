@@ -16,33 +16,30 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlmodel import select
 
 from bench.bench_scans import free_port, start_server
+from cartrack import demo
+from cartrack.db import engine_for, new_session
+from cartrack.journey import events as sc
+from cartrack.journey import service as journey
+from cartrack.migrate import upgrade
+from cartrack.security import load_principal
+from cartrack.settings import get_settings
+from cartrack.shipments import catalog
+from cartrack.shipments.models import LoggerIn, Shipment, ShipperIn
+from cartrack.users.models import User
+from cartrack.users.service import open_session
 
 PASSWORD = "bench-password-123"
 
 
 def prepare(url: str) -> tuple[int, str]:
     """Reference data, one collected case shipped with shipper CF-B1 and logger LG-B1."""
-    from datetime import date
-
-    from sqlmodel import select
-
-    from cartrack import demo
-    from cartrack.db import engine_for, new_session
-    from cartrack.journey import events as sc
-    from cartrack.journey import service as journey
-    from cartrack.migrate import upgrade
-    from cartrack.security import load_principal
-    from cartrack.settings import get_settings
-    from cartrack.shipments import catalog
-    from cartrack.shipments.models import LoggerIn, Shipment, ShipperIn
-    from cartrack.users.models import User
-    from cartrack.users.service import open_session
 
     os.environ["CARTRACK_DATABASE_URL"] = url
     get_settings.cache_clear()
