@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -128,17 +129,25 @@ def get_shipper(session: Session, serial: str) -> Shipper:
     return found
 
 
+CatalogRow = TypeVar("CatalogRow", Shipper, DataLogger)
+
+
+def _created(session: Session, actor: Principal, row: CatalogRow, entity: str,
+             data: BaseModel) -> CatalogRow:
+    """A new catalog record, written and audited with what was asked for."""
+    session.add(row)
+    session.flush()
+    audit.record(session, **_who(actor), action="create", entity=entity,
+                 entity_id=row.id or 0, new=data.model_dump(mode="json"))
+    return row
+
+
 def add_shipper(session: Session, actor: Principal, data: ShipperIn) -> Shipper:
     current_profile(session, data.profile_code)
     if shipper_by_serial(session, data.serial) is not None:
         raise Conflict(f"Shipper {data.serial} is already in the catalog.",
                        code="shipper_exists")
-    row = Shipper(**data.model_dump())
-    session.add(row)
-    session.flush()
-    audit.record(session, **_who(actor), action="create", entity="shipper",
-                 entity_id=row.id or 0, new=data.model_dump(mode="json"))
-    return row
+    return _created(session, actor, Shipper(**data.model_dump()), "shipper", data)
 
 
 def update_shipper(session: Session, actor: Principal, serial: str, data: ShipperUpdate
@@ -181,12 +190,7 @@ def add_logger(session: Session, actor: Principal, data: LoggerIn) -> DataLogger
     if logger_by_serial(session, data.serial) is not None:
         raise Conflict(f"Data logger {data.serial} is already in the catalog.",
                        code="logger_exists")
-    row = DataLogger(**data.model_dump())
-    session.add(row)
-    session.flush()
-    audit.record(session, **_who(actor), action="create", entity="data_logger",
-                 entity_id=row.id or 0, new=data.model_dump(mode="json"))
-    return row
+    return _created(session, actor, DataLogger(**data.model_dump()), "data_logger", data)
 
 
 def update_logger(session: Session, actor: Principal, serial: str, data: LoggerUpdate
