@@ -299,7 +299,11 @@ def list_shipments(session: Session, actor: Principal, case_id: int | None,
         query = query.where(Shipment.status == status)
     if direction is not None:
         query = query.where(Shipment.direction == direction)
-    return list(session.exec(query.offset(offset).limit(limit)).all())
+    rows = list(session.exec(query.offset(offset).limit(limit)).all())
+    # Their cases in one query: the answer names each shipment's COI (session.get then hits
+    # the identity map instead of the database once per shipment).
+    session.exec(select(Case).where(col(Case.id).in_({r.case_id for r in rows}))).all()
+    return rows
 
 
 def received_at_or_none(shipment: Shipment) -> datetime | None:
