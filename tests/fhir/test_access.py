@@ -36,6 +36,7 @@ def test_another_sites_records_answer_404_and_no_credentials_401(client: Any, au
     bundle = client.get(f"/fhir/R5/Case/{cid}/$bundle", headers=auth["coordinator"]).json()
     paths = _paths(bundle)
     assert any(p.startswith("Patient/") for p in paths)
+    assert any(p.startswith("Transport/") for p in paths), "the apheresis shipment"
     for path in [f"Case/{cid}/$bundle", *paths]:
         if path.startswith(("Organization/", "Location/")):
             continue  # sites are not case records: any signed-in case user reads them
