@@ -4,6 +4,8 @@
    bump, timeline event, audit row with its hash chain) against a raw INSERT/UPDATE loop
    writing the same rows with the bare driver, one transaction per event. SQLite always;
    PostgreSQL when CARTRACK_BENCH_POSTGRES_URL (or CARTRACK_TEST_POSTGRES_URL) is set.
+   Beside it, the engine's statements alone through SQLAlchemy (no rules): the ceiling any
+   engine on SQLAlchemy sessions can reach against that raw loop.
 2. The case list with 10,000 cases and 1,000,000 audit rows (SQLite): p95 latency of the first
    page through the app, and the number of SQL statements per request with 100 and with
    10,000 cases (must not grow).
@@ -134,6 +136,53 @@ def raw_rows_per_second(url: str, n: int) -> float:
     elapsed = time.perf_counter() - start
     conn.close()
     return n / elapsed
+
+
+def core_floor_per_second(url: str, n: int) -> float:
+    """The engine's statements with no rules: claim the case (UPDATE ... RETURNING), read the
+    chain head, write the case, the timeline event and the audit row, as prebuilt Core
+    statements in a Session. The ceiling of any engine on SQLAlchemy sessions, shown beside
+    the raw loop so the two ratios can be read together."""
+    import hashlib
+    import json
+
+    from sqlalchemy import bindparam, insert, select, update
+
+    from cartrack.db import new_session
+    from cartrack.journey.models import Case
+
+    fresh_database(url)
+    coordinator = principal("coordinator")
+    case_id = enroll_one(coordinator)
+    tables = Case.metadata.tables
+    case, event, audit = tables["case"], tables["case_event"], tables["audit_entry"]
+    claim = (update(case).where(case.c.id == bindparam("cid"))
+             .values(version=case.c.version + 1).returning(*case.c))
+    head = select(audit.c.hash).order_by(audit.c.id.desc()).limit(1)
+    save = update(case).where(case.c.id == bindparam("cid"))
+    add_event, add_audit = insert(event), insert(audit)
+    reason = "benchmark toggle"
+    start = time.perf_counter()
+    for i in range(n):
+        now = datetime.now(UTC)
+        state = "on_hold" if i % 2 == 0 else "enrolled"
+        with new_session() as s:
+            s.execute(claim, {"cid": case_id}).one()
+            prev = s.execute(head).scalar() or "0" * 64
+            s.execute(save, {"cid": case_id, "state": state, "updated_at": now})
+            s.execute(add_event, {"case_id": case_id, "event": "hold", "from_state": "enrolled",
+                                  "to_state": state, "actor_id": coordinator.id,
+                                  "actor_name": coordinator.name, "site_id": 1, "at": now,
+                                  "data": {"reason": reason}, "reason": reason})
+            digest = hashlib.sha256(json.dumps([prev, i, reason]).encode()).hexdigest()
+            s.execute(add_audit, {"at": now, "user_id": coordinator.id,
+                                  "printed_name": coordinator.name, "action": "hold",
+                                  "entity": "case", "entity_id": str(case_id),
+                                  "case_id": case_id, "old": {"state": "enrolled"},
+                                  "new": {"state": state}, "reason": reason,
+                                  "prev_hash": prev, "hash": digest})
+            s.commit()
+    return n / (time.perf_counter() - start)
 
 
 def _raw_connection(url: str) -> tuple[Any, str]:
@@ -302,8 +351,13 @@ def main(argv: list[str] | None = None) -> None:
     for name, url in targets:
         events = events_per_second(url, args.events)
         raw = raw_rows_per_second(url, args.events)
+        floor = core_floor_per_second(url, args.events)
         rows.append((f"events/s ({name})", f"{events:,.0f}", f"raw loop {raw:,.0f}/s",
                      f"{events / raw:.2f}", ">= 0.25"))
+        rows.append((f"  Core statements alone ({name})", f"{floor:,.0f}",
+                     f"raw loop {raw:,.0f}/s", f"{floor / raw:.2f}", "ceiling"))
+        rows.append((f"  events vs Core statements alone ({name})", f"{events:,.0f}",
+                     f"{floor:,.0f}/s", f"{events / floor:.2f}", "-"))
     figures = case_list_figures(f"sqlite:///{tmp / 'list.db'}", args.cases, args.audit,
                                 args.requests)
     rows.append((f"case list p95 ({args.cases:,} cases, {args.audit:,} audit rows)",

@@ -24,6 +24,8 @@ from cartrack.users.models import AuthSession, Membership, Role, User
 
 SESSION_COOKIE = "cartrack_session"
 CSRF_HEADER = "x-csrf-token"
+# A session's last activity is written at most this often (the idle timeout counts minutes), so
+# a scan station does not rewrite its session row with every scan.
 LAST_SEEN_GRANULARITY = timedelta(seconds=30)
 Memberships = Sequence[tuple[str, int | None]]
 
@@ -196,12 +198,13 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
     if refusal is not None:
         raise refusal
     assert auth is not None and user is not None and auth.id is not None
-    if request.method in UNSAFE_METHODS:
-        auth.last_seen_at = now
-        session.add(auth)
-    elif now - as_utc(auth.last_seen_at) >= LAST_SEEN_GRANULARITY:
-        # A GET's transaction is read-only; on SQLite it holds no write lock to wait on.
-        _touch(auth.id)
+    if now - as_utc(auth.last_seen_at) >= LAST_SEEN_GRANULARITY:
+        if request.method in UNSAFE_METHODS:
+            auth.last_seen_at = now
+            session.add(auth)
+        else:
+            # A GET's transaction is read-only; on SQLite it holds no write lock to wait on.
+            _touch(auth.id)
     return load_principal(session, user, kind, auth.csrf_token if kind == "cookie" else None,
                           auth.id)
 

@@ -10,22 +10,21 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from pydantic import BaseModel
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from cartrack import clock
 from cartrack.alerts.models import Deadline
 from cartrack.alerts.raising import create_alert
 from cartrack.audit import service as audit
-from cartrack.errors import Conflict
-from cartrack.journey import deadlines
-from cartrack.journey.access import check_actor, site_of, sites_in_scope, visible_case
+from cartrack.errors import Conflict, NotFound
+from cartrack.journey import deadlines, persist
+from cartrack.journey.access import can_see, check_actor, site_of, sites_in_scope
 from cartrack.journey.context import Ctx, Writer
 from cartrack.journey.due import DUE_RULES, DueInput
 from cartrack.journey.events import EventIn, InfuseData, MonitoringData, SignatureIn
 from cartrack.journey.guards import GUARDS, Failure, second_signer
 from cartrack.journey.handlers import HANDLERS
-from cartrack.journey.models import Case, CaseEvent, State
+from cartrack.journey.models import Case, State
 from cartrack.journey.transitions import BY_EVENT, Close, ExpectKind, Sign, allowed_events
 from cartrack.protocols import service as protocols
 from cartrack.scans import verify
@@ -49,9 +48,9 @@ class EventRequest(Protocol):
 def apply_event(session: Session, actor: Principal, case_id: int, request: EventIn) -> Case:
     req: EventRequest = request
     t = BY_EVENT[req.event]
-    case = visible_case(session, actor, case_id)
+    case = _claim_case(session, actor, case_id)
     check_actor(actor, t, sites_in_scope(case, t.site))
-    _bump_version(session, case, req.expected_version)
+    _check_expected_version(case, req.expected_version)
     if case.state not in t.sources:
         raise Conflict(f"Refused: {t.event.replace('_', ' ')} is not allowed while the case is "
                        f"{case.state.replace('_', ' ')}.", code="wrong_state",
@@ -65,7 +64,7 @@ def apply_event(session: Session, actor: Principal, case_id: int, request: Event
               now=clock.now(), outcome=outcome, from_state=case.state, target=target)
     if t.needs_reason:
         ctx.reason = getattr(req.data, "reason", None)
-    old = _snapshot(case)
+    old = persist.snapshot(case)
     _check_expected_scans(ctx)
     _check_guards(ctx)
     handler = HANDLERS.get(t.event)
@@ -77,23 +76,24 @@ def apply_event(session: Session, actor: Principal, case_id: int, request: Event
     return case
 
 
-def _bump_version(session: Session, case: Case, expected: int | None) -> None:
-    """Conditional UPDATE: on PostgreSQL the loser of a race waits for the row, then finds the
-    version moved on; on SQLite writers are serialised (BEGIN IMMEDIATE)."""
-    context = {"state": case.state, "version": case.version,
-               "allowed_events": allowed_events(case.state)}
-    if expected is not None and expected != case.version:
-        raise Conflict(f"The case changed since you loaded it (version {case.version}, you had "
+def _claim_case(session: Session, actor: Principal, case_id: int) -> Case:
+    """Reads the case, locks its row and bumps its version in one round trip (UPDATE ...
+    RETURNING). On PostgreSQL a concurrent writer of the same case waits here for the row and
+    then sees the winner's state; on SQLite writers are serialised (BEGIN IMMEDIATE). A refused
+    event rolls the bump back with everything else."""
+    case = persist.claim(session, case_id)
+    if case is None or not can_see(actor, case):
+        raise NotFound(f"No case {case_id}.", code="case_not_found")
+    return case
+
+
+def _check_expected_version(case: Case, expected: int | None) -> None:
+    loaded = case.version - 1
+    if expected is not None and expected != loaded:
+        raise Conflict(f"The case changed since you loaded it (version {loaded}, you had "
                        f"{expected}); reload and try again.", code="version_conflict",
-                       context=context)
-    result = session.execute(
-        update(Case).where(col(Case.id) == case.id, col(Case.version) == case.version)
-        .values(version=case.version + 1).execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
-        raise Conflict("Another change to this case was saved at the same moment; reload and "
-                       "try again.", code="version_conflict", context=context)
-    case.version += 1
+                       context={"state": case.state, "version": loaded,
+                                "allowed_events": allowed_events(case.state)})
 
 
 # ---- expected scans ----------------------------------------------------------------------
@@ -246,27 +246,21 @@ def _sign(ctx: Ctx, sign: Sign) -> None:
 # ---- timeline and audit -------------------------------------------------------------------
 
 
-def _snapshot(case: Case) -> dict[str, Any]:
-    return {k: v for k, v in case.model_dump().items() if k != "created_at"}
-
-
 def _finish(ctx: Ctx, old: dict[str, Any]) -> None:
     case, session, now = ctx.case, ctx.session, ctx.now
     case.state = ctx.target
     case.updated_at = now
-    session.add(case)
-    sig_ids = [s.id for s in ctx.signatures]
-    session.add(CaseEvent(case_id=case.id or 0, event=ctx.t.event, from_state=ctx.from_state,
-                          to_state=case.state, actor_id=ctx.actor.id, actor_name=ctx.actor.name,
-                          site_id=site_of(case, ctx.t.site), at=now,
-                          data=audit.jsonable(ctx.timeline), reason=ctx.reason,
-                          signature_id=sig_ids[0] if sig_ids else None,
-                          second_signature_id=sig_ids[1] if len(sig_ids) > 1 else None))
     for row in ctx.custody:
         session.add(row)
-    new = _snapshot(case)
-    changed_old = {k: v for k, v in old.items() if new.get(k) != v}
-    changed_new = {k: new[k] for k in changed_old}
+    changed_old = persist.save_changes(session, case, old)
+    sig_ids = [s.id for s in ctx.signatures]
+    persist.add_timeline(
+        session, case_id=case.id, event=ctx.t.event, from_state=ctx.from_state,
+        to_state=case.state, actor_id=ctx.actor.id, actor_name=ctx.actor.name,
+        site_id=site_of(case, ctx.t.site), at=now, data=audit.jsonable(ctx.timeline),
+        reason=ctx.reason, signature_id=sig_ids[0] if sig_ids else None,
+        second_signature_id=sig_ids[1] if len(sig_ids) > 1 else None)
+    changed_new = {k: getattr(case, k) for k in changed_old}
     audit.record(session, user_id=ctx.actor.id, printed_name=ctx.actor.name, action=ctx.t.event,
                  entity="case", entity_id=case.id or 0, case_id=case.id, old=changed_old,
                  new={**changed_new, "event_data": ctx.timeline}, reason=ctx.reason)
