@@ -4,7 +4,8 @@
    latency, for a matching scan, a matching scan for a step (allowed actions, role and site
    checks) and a forged label (mismatch); each as a ratio to a bare endpoint of the same app
    (same middleware and client, no auth, no database) that returns a constant. Every scan
-   writes its custody event and audit entry, as in production.
+   writes its custody event and audit entry, as in production. Beside req/s, the server
+   process's CPU time per request (from /proc), whose ratio is steadier on a shared machine.
 2. Rendering: a PDF sheet of 100 labels against rendering the 100 QR images alone.
 
 Run: .venv/bin/python -m bench.bench_scans [--requests 2000] [--workers 8]
@@ -138,6 +139,11 @@ class Result:
     seconds: float
     latencies: list[float]
     statuses: dict[int, int]
+    server_cpu: float = 0.0  # seconds of the server process's CPU for these requests
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.server_cpu / self.requests * 1000
 
     @property
     def rps(self) -> float:
@@ -148,8 +154,18 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of a process, from /proc (Linux); 0 elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def load(base: str, name: str, path: str, body: dict[str, Any], headers: dict[str, str],
-               requests: int, workers: int) -> Result:
+               requests: int, workers: int, server_pid: int = 0) -> Result:
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -167,10 +183,11 @@ async def load(base: str, name: str, path: str, body: dict[str, Any], headers: d
                 latencies.append(time.perf_counter() - started)
                 statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), process_cpu(server_pid)
         await asyncio.gather(*(worker() for _ in range(workers)))
         elapsed = time.perf_counter() - started
-    return Result(name, requests, elapsed, latencies, statuses)
+    return Result(name, requests, elapsed, latencies, statuses,
+                  process_cpu(server_pid) - cpu)
 
 
 def run_http(prepared: Prepared, requests: int, workers: int) -> list[Result]:
@@ -187,7 +204,7 @@ def run_http(prepared: Prepared, requests: int, workers: int) -> list[Result]:
         ("scan: forged (mismatch)", "/api/scans", {"payload": prepared.forged_payload}, auth),
     ]
     try:
-        return [asyncio.run(load(base, name, path, body, headers, requests, workers))
+        return [asyncio.run(load(base, name, path, body, headers, requests, workers, server.pid))
                 for name, path, body, headers in scenarios]
     finally:
         server.terminate()
@@ -249,10 +266,16 @@ def main(argv: list[str] | None = None) -> None:
     bare = results[0].rps
     print(f"\nPOST through uvicorn, SQLite, {args.requests} requests per row, "
           f"{args.workers} concurrent workers (httpx connection pool)\n")
-    print(f"{'endpoint':<28} {'req/s':>8} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    bare_cpu = results[0].cpu_ms
+    print(f"{'endpoint':<28} {'req/s':>8} {'ratio':>7} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'cpu ms':>7} {'ratio':>7}  statuses")
     for r in results:
+        cpu_ratio = bare_cpu / r.cpu_ms if r.cpu_ms else float("nan")
         print(f"{r.name:<28} {r.rps:>8.0f} {r.rps / bare:>7.2f} {r.pct(0.50):>8.1f} "
-              f"{r.pct(0.99):>8.1f}  {dict(sorted(r.statuses.items()))}")
+              f"{r.pct(0.99):>8.1f} {r.cpu_ms:>7.2f} {cpu_ratio:>7.2f}  "
+              f"{dict(sorted(r.statuses.items()))}")
+    print("\ncpu ms: the server process's CPU per request; its ratio (bare / this) moves less "
+          "with machine load than req/s does.")
     rendered = run_render()
     print(f"\n{'rendering (best of 3)':<36} {'seconds':>8} {'ratio':>7}")
     base = rendered[0][1]

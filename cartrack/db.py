@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 from cartrack.errors import DomainError
 from cartrack.settings import get_settings
@@ -130,34 +131,45 @@ def get_engine() -> Engine:
 
 
 def new_session(*, read_only: bool = False) -> Session:
-    session = Session(get_engine(), expire_on_commit=False)
-    if read_only:
-        session.connection(execution_options={"sqlite_read_only": True})
-    return session
+    """A session whose transaction begins at its first statement; a read-only one takes no
+    write lock on SQLite."""
+    engine = get_engine()
+    return Session(_read_only(engine) if read_only else engine, expire_on_commit=False)
 
 
-def db_session(request: Request) -> Iterator[Session]:
+@lru_cache(maxsize=8)
+def _read_only(engine: Engine) -> Engine:
+    return engine.execution_options(sqlite_read_only=True)
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
     """The unit of work: one transaction per request, committed here, never in a route.
 
     Routes declare it through ``SessionDep`` (scope="function"), so the commit happens before
     the response is sent: a client never sees success for a write that is not yet (or never)
     committed. A refusal may leave records behind (``DomainError.also_record``): they are
-    written in a fresh transaction after the refused one is rolled back."""
+    written in a fresh transaction after the refused one is rolled back.
+
+    async, because opening a session does no I/O: the request's first statement, in a worker
+    thread, begins the transaction, and its end (commit or rollback) takes one thread hop."""
     read_only = request.method not in UNSAFE_METHODS
     session = new_session(read_only=read_only)
     try:
         yield session
-        if read_only:
-            session.rollback()
-        else:
+    except BaseException as exc:
+        await run_in_threadpool(_end, session, read_only, exc)
+        raise
+    await run_in_threadpool(_end, session, read_only, None)
+
+
+def _end(session: Session, read_only: bool, error: BaseException | None) -> None:
+    try:
+        if error is None and not read_only:
             commit(session)
-    except DomainError as exc:
+            return
         session.rollback()
-        _persist_refusal(session, exc)
-        raise
-    except BaseException:
-        session.rollback()
-        raise
+        if isinstance(error, DomainError):
+            _persist_refusal(session, error)
     finally:
         session.close()
 

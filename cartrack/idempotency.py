@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -36,6 +36,7 @@ from sqlalchemy import Column, Index, Text, UniqueConstraint, delete, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, select
+from starlette.concurrency import run_in_threadpool
 
 from cartrack import clock, metrics
 from cartrack.db import SessionDep, UTCDateTime, new_session
@@ -119,17 +120,19 @@ KeyHeader = Header(None, alias=KEY_HEADER, min_length=1, max_length=200,
                                "records nothing new.")
 
 
-def keyed(access: Callable[..., Principal]) -> DependsParam:
+def keyed(access: Callable[..., Awaitable[Principal]]) -> DependsParam:
     """The dependency of a route that honours Idempotency-Key, after the route's access rule."""
 
-    def idempotent(request: Request, session: SessionDep,
-                   principal: Principal = Depends(access),
-                   fingerprint: str = Depends(_fingerprint),
-                   key: str | None = KeyHeader) -> Iterator[None]:
+    async def idempotent(request: Request, session: SessionDep,
+                         principal: Principal = Depends(access),
+                         key: str | None = KeyHeader) -> AsyncIterator[None]:
+        # async, so that a request without a key (most of them) costs no worker-thread hop;
+        # the database work of a keyed one runs in the thread pool.
         if key is None:
             yield
             return
-        pending = begin(session, principal.id, key, fingerprint)
+        pending = await run_in_threadpool(begin, session, principal.id, key,
+                                          await _fingerprint(request))
         request.state.idempotency = pending
         try:
             yield
@@ -137,8 +140,9 @@ def keyed(access: Callable[..., Principal]) -> DependsParam:
             exc.also_record(partial(_store_refusal, pending, exc))
             raise
         if pending.response is not None:
-            store(session, pending, pending.response.status_code, bytes(pending.response.body),
-                  pending.response.media_type or "application/json")
+            await run_in_threadpool(store, session, pending, pending.response.status_code,
+                                    bytes(pending.response.body),
+                                    pending.response.media_type or "application/json")
 
     return Depends(idempotent, scope="function")
 

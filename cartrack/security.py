@@ -13,7 +13,8 @@ from functools import cache
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from cartrack import clock
 from cartrack.clock import as_utc
@@ -125,9 +126,19 @@ class Principal:
         return (role, site_id) in self.memberships or (role, None) in self.memberships
 
 
+# Every request runs these two, so they are built once: on SQLite, building a statement and its
+# cache key costs more than running it.
+_MEMBERSHIPS = select(col(Membership.role), col(Membership.site_id)).where(
+    col(Membership.user_id) == bindparam("user_id"))
+_SESSION_AND_USER = (
+    select(AuthSession, User).join(User, col(User.id) == col(AuthSession.user_id))
+    .where(col(AuthSession.token_hash) == bindparam("token_hash"),
+           col(AuthSession.kind) == bindparam("kind"))
+)
+
+
 def memberships_of(session: Session, user_id: int | None) -> list[tuple[str, int | None]]:
-    rows = session.exec(select(Membership).where(Membership.user_id == user_id)).all()
-    return [(m.role, m.site_id) for m in rows]
+    return [(role, site) for role, site in session.execute(_MEMBERSHIPS, {"user_id": user_id})]
 
 
 def load_principal(session: Session, user: User, kind: str, csrf: str | None = None,
@@ -182,10 +193,9 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
     if not token:
         raise Unauthorized("Sign in first: this request carries no session or bearer token.",
                            code="not_authenticated")
-    auth = session.exec(
-        select(AuthSession).where(AuthSession.token_hash == token_digest(token),
-                                  AuthSession.kind == kind)
-    ).first()
+    found = session.execute(_SESSION_AND_USER,
+                            {"token_hash": token_digest(token), "kind": kind}).first()
+    auth, user = (found[0], found[1]) if found is not None else (None, None)
     now = clock.now()
     if kind == "cookie" and request.method in UNSAFE_METHODS and _token_refusal(auth, now) is None:
         assert auth is not None
@@ -193,7 +203,6 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
         if not sent or not secrets.compare_digest(sent, auth.csrf_token):
             raise Forbidden("This form's security token is missing or stale; reload the page.",
                             code="csrf_failed")
-    user = session.get(User, auth.user_id) if auth is not None else None
     refusal = session_refusal(auth, user, now)
     if refusal is not None:
         raise refusal
@@ -232,7 +241,8 @@ class Access:
         # Open to a user who signed in with a temporary password and must change it first.
         self.before_password_change = before_password_change
 
-    def __call__(self, principal: Principal = Depends(authenticate)) -> Principal:
+    async def __call__(self, principal: Principal = Depends(authenticate)) -> Principal:
+        # async: a check of roles in memory, run on the event loop with no worker-thread hop.
         if principal.user.must_change_password and not self.before_password_change:
             raise Forbidden("Change your temporary password before you go on.",
                             code="password_change_required")

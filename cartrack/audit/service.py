@@ -25,6 +25,7 @@ _ADVISORY_LOCK_KEY = 74_712_001
 # and the ORM's unit of work (the rows are never read back within the transaction as objects).
 _HEAD = sa_select(col(AuditEntry.hash)).order_by(col(AuditEntry.id).desc()).limit(1)
 _INSERT = insert(AuditEntry.metadata.tables["audit_entry"])
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
 def jsonable(value: Any) -> Any:
@@ -65,11 +66,12 @@ def _last_hash(session: Session) -> str:
     cached = session.info.get("audit_head")
     if cached and cached[0] is tx:
         return str(cached[1])
-    if session.get_bind().dialect.name == "postgresql":
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
         # The lock orders writers of the chain. The head is read in a second statement: under
         # READ COMMITTED only a statement begun after the lock sees the previous holder's row.
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
-    last = session.execute(_HEAD).scalar()
+        conn.execute(_LOCK, {"k": _ADVISORY_LOCK_KEY})
+    last = conn.execute(_HEAD).scalar()
     return last or GENESIS
 
 
@@ -77,17 +79,18 @@ def record(session: Session, *, user_id: int | None, printed_name: str, action: 
            entity_id: str | int, old: dict[str, Any] | None = None,
            new: dict[str, Any] | None = None, reason: str | None = None,
            case_id: int | None = None) -> str:
-    """Append one row to the chain, written now (after any pending ORM changes are flushed,
-    so rows keep the order they were recorded in); returns its hash."""
+    """Append one row to the chain, written now, so rows keep the order they were recorded
+    in; returns its hash."""
     prev = _last_hash(session)
     at = clock.now()
     old_j, new_j = jsonable(old), jsonable(new)
     digest = entry_hash(prev, at, user_id, printed_name, action, entity, str(entity_id), old_j,
                         new_j, reason)
-    session.execute(_INSERT, {"at": at, "user_id": user_id, "printed_name": printed_name,
-                              "action": action, "entity": entity, "entity_id": str(entity_id),
-                              "case_id": case_id, "old": old_j, "new": new_j, "reason": reason,
-                              "prev_hash": prev, "hash": digest})
+    # Through the connection: no ORM object waits to be flushed before an audit row.
+    session.connection().execute(_INSERT, {
+        "at": at, "user_id": user_id, "printed_name": printed_name, "action": action,
+        "entity": entity, "entity_id": str(entity_id), "case_id": case_id, "old": old_j,
+        "new": new_j, "reason": reason, "prev_hash": prev, "hash": digest})
     session.info["audit_head"] = (session.get_transaction(), digest)
     return digest
 

@@ -3,7 +3,8 @@ changed on it, and its timeline line.
 
 Every event runs these, so they skip statement construction and the ORM's unit of work: the
 case is read, locked and version-bumped in one round trip, and only the columns the event
-changed are written back."""
+changed are written back. The writes go through the session's connection: objects a handler
+added (units, deadlines) are flushed at commit, in the same transaction."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def save_changes(session: Session, case: Case, before: dict[str, Any]) -> dict[s
     if changed:
         values = {k: getattr(case, k) for k in changed}
         _mark_saved(session, case)
-        session.execute(_SAVE, {"saved_case_id": case.id, **values})
+        session.connection().execute(_SAVE, {"saved_case_id": case.id, **values})
     return changed
 
 
@@ -59,4 +60,4 @@ def _mark_saved(session: Session, case: Case) -> None:
 
 
 def add_timeline(session: Session, **row: Any) -> None:
-    session.execute(_TIMELINE, row)
+    session.connection().execute(_TIMELINE, row)

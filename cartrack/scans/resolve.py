@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
 
 from cartrack import clock
 from cartrack.errors import Invalid
@@ -127,10 +128,17 @@ def _claimed_kind(text: str) -> str:
     return "unit" if match.group(1) == "U" else "wristband"
 
 
+# Every scan runs one of these; built once (see scans.service for why).
+_UNIT_AND_CASE = (select(Unit, Case).join(Case, col(Case.id) == col(Unit.case_id))
+                  .where(col(Unit.unit_id) == bindparam("ident")))
+_BAND_AND_CASE = (select(Wristband, Case).join(Case, col(Case.id) == col(Wristband.case_id))
+                  .where(col(Wristband.wristband_id) == bindparam("ident")))
+
+
 def _lookup(session: Session, kind: str, ident: str, coi: str | None) -> Resolved:
     if kind == "wristband":
-        band = session.exec(select(Wristband).where(Wristband.wristband_id == ident)).first()
-        case = session.get(Case, band.case_id) if band else None
+        pair = session.execute(_BAND_AND_CASE, {"ident": ident}).first()
+        band, case = (pair[0], pair[1]) if pair is not None else (None, None)
         if band is None or case is None:
             return Resolved(kind, ident, None, reason=ScanReason.unknown_unit,
                             message=MESSAGES["unknown_wristband"])
@@ -139,8 +147,8 @@ def _lookup(session: Session, kind: str, ident: str, coi: str | None) -> Resolve
                             message="The wristband's COI does not match its case: do not use "
                                     "it; check the patient's identity another way.")
         return Resolved(kind, ident, case, wristband=band)
-    unit = session.exec(select(Unit).where(Unit.unit_id == ident)).first()
-    case = session.get(Case, unit.case_id) if unit else None
+    found = session.execute(_UNIT_AND_CASE, {"ident": ident}).first()
+    unit, case = (found[0], found[1]) if found is not None else (None, None)
     if unit is None or case is None:
         return Resolved(kind, ident, None, reason=ScanReason.unknown_unit,
                         message=MESSAGES["unknown_unit"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, col, select
 
 from cartrack import clock
@@ -120,8 +120,11 @@ def scan(session: Session, actor: Principal, raw: str, *, action: str | None = N
     return result
 
 
+# The statements every scan runs, built once: on SQLite, building a statement and its cache
+# key costs more than running it.
 _CUSTODY = CustodyEvent.metadata.tables["custody_event"]
 _INSERT_CUSTODY = insert(_CUSTODY).returning(_CUSTODY.c.id)
+_SITES = select(Site).where(col(Site.id).in_(bindparam("ids", expanding=True)))
 
 
 def _insert_custody(session: Session, row: CustodyEvent) -> None:
@@ -137,8 +140,8 @@ def _id(case: Case | None) -> int | None:
 def _actions(session: Session, actor: Principal, case: Case | None) -> list[ActionOut]:
     if case is None:
         return []
-    sites = {s.id or 0: s for s in session.exec(select(Site).where(
-        col(Site.id).in_(case_site_ids(case)))).all()}
+    ids = case_site_ids(case)
+    sites = {s.id or 0: s for s in session.scalars(_SITES, {"ids": list(ids)})}
     return available_actions(session, actor, case, sites)
 
 
