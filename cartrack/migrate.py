@@ -2,9 +2,11 @@
 
 Several processes may migrate at once (replicas starting together, a one-shot `migrate`
 container racing an old `serve`): on PostgreSQL every run first takes a session-level advisory
-lock, so they queue and all but the first find the schema at head. On SQLite each migration
-transaction takes the write lock up front (BEGIN IMMEDIATE, see `cartrack.db`), which
-serialises them the same way.
+lock, so they queue and all but the first find the schema at head. On SQLite the whole run is
+one transaction that takes the write lock up front (BEGIN IMMEDIATE, see `cartrack.db`), which
+serialises them the same way. (Alembic alone would commit after each migration on SQLite, and a
+second process could then read the half-migrated version between two of them and apply the next
+migration again.)
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def alembic_config(database_url: str, connection: Connection | None = None) -> C
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     if database_url.startswith("sqlite"):
-        command.upgrade(alembic_config(database_url), revision)
+        _upgrade_sqlite(database_url, revision)
         return
     engine = make_engine(database_url)
     try:
@@ -48,6 +50,15 @@ def upgrade(database_url: str, revision: str = "head") -> None:
                 conn.rollback()
                 conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
                 conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _upgrade_sqlite(database_url: str, revision: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:  # BEGIN IMMEDIATE, held until every migration is applied
+            command.upgrade(alembic_config(database_url, conn), revision)
     finally:
         engine.dispose()
 
