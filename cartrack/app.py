@@ -229,8 +229,9 @@ def create_app(*, start_scheduler: bool | None = None) -> FastAPI:
                               "CAR-T cell therapy.", responses=ERROR_RESPONSES,
                   **no_docs)
     install_error_handlers(app)
-    for router in (users_router, protocols_router, journey_router, units_router, labels_router,
-                   scans_router, alerts_router, health_router, analytics_router, fhir_router,
+    # Routes are matched in order: the scan station's, the most frequent request, first.
+    for router in (scans_router, users_router, protocols_router, journey_router, units_router,
+                   labels_router, alerts_router, health_router, analytics_router, fhir_router,
                    scheduling_router, shipments_router):
         app.include_router(router)
 

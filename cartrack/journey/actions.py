@@ -129,8 +129,21 @@ def _defaults(view: CaseState, t: Transition) -> ActionDefaults:
     return ActionDefaults()
 
 
-def action_for(view: CaseState, t: Transition) -> ActionOut:
-    blocked: BlockOut | None = None
+@dataclass(frozen=True)
+class StepCheck:
+    """What the state guards say of one event now: the scan station needs no more than this."""
+
+    event: EventName
+    blocked_by: BlockOut | None
+    override: BlockOut | None
+    conditions: frozenset[str]
+
+    @property
+    def available(self) -> bool:
+        return self.blocked_by is None
+
+
+def check_step(view: CaseState, t: Transition) -> StepCheck:
     override: BlockOut | None = None
     conditions: set[str] = set()
     for name in t.guards:
@@ -138,28 +151,48 @@ def action_for(view: CaseState, t: Transition) -> ActionOut:
         failure = guard.state_check(view) if guard.state_check is not None else None
         if failure is None:
             continue
-        if guard.override is not None:
-            override = override or _block(guard, failure)
-            conditions.add(guard.override.condition)
-        else:
-            blocked = _block(guard, failure)
-            break
-    signs = [s for s in sign_outs(t) if s.when is None or s.when in conditions]
+        if guard.override is None:
+            return StepCheck(t.event, _block(guard, failure), override, frozenset(conditions))
+        override = override or _block(guard, failure)
+        conditions.add(guard.override.condition)
+    return StepCheck(t.event, None, override, frozenset(conditions))
+
+
+def action_for(view: CaseState, t: Transition) -> ActionOut:
+    check = check_step(view, t)
+    signs = [s for s in sign_outs(t) if s.when is None or s.when in check.conditions]
     return ActionOut(
-        event=t.event, summary=t.summary, available=blocked is None, blocked_by=blocked,
-        override=override, expects=expect_out(t.expects), signatures=signs,
-        needs_reason=t.needs_reason or override is not None, decisions=list(t.decisions),
-        calendar_site=t.calendar, calendar_timezone=view.tz(t.calendar),
-        data_schema=data_schema(t.event), defaults=_defaults(view, t))
+        event=t.event, summary=t.summary, available=check.available,
+        blocked_by=check.blocked_by, override=check.override, expects=expect_out(t.expects),
+        signatures=signs, needs_reason=t.needs_reason or check.override is not None,
+        decisions=list(t.decisions), calendar_site=t.calendar,
+        calendar_timezone=view.tz(t.calendar), data_schema=data_schema(t.event),
+        defaults=_defaults(view, t))
+
+
+def _case_view(session: Session, case: Case, sites: dict[int, Site]) -> CaseState:
+    return CaseState(session, case, rules_of(session, case.protocol_id), clock.now(), sites)
+
+
+def _steps_for(principal: Principal, case: Case) -> list[Transition]:
+    """The events the case's state allows and this user's role may apply at the right site."""
+    return [t for t in TRANSITIONS
+            if case.state in t.sources and may_do(principal, sites_in_scope(case, t.site), t)]
 
 
 def available_actions(session: Session, principal: Principal, case: Case,
                       sites: dict[int, Site]) -> list[ActionOut]:
     """Every event the case's state allows and this user's role may apply at the right site,
     each available now or blocked by the guard named."""
-    view = CaseState(session, case, rules_of(session, case.protocol_id), clock.now(), sites)
-    return [action_for(view, t) for t in TRANSITIONS
-            if case.state in t.sources and may_do(principal, sites_in_scope(case, t.site), t)]
+    view = _case_view(session, case, sites)
+    return [action_for(view, t) for t in _steps_for(principal, case)]
+
+
+def step_checks(session: Session, principal: Principal, case: Case,
+                sites: dict[int, Site]) -> list[StepCheck]:
+    """The same events as ``available_actions``, with only what their guards say now."""
+    view = _case_view(session, case, sites)
+    return [check_step(view, t) for t in _steps_for(principal, case)]
 
 
 def available_events(session: Session, principal: Principal, case: Case,

@@ -19,9 +19,8 @@ from cartrack.audit import service as audit
 from cartrack.errors import Invalid
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.access import can_see, case_site_ids, sites_in_scope, visible_case
-from cartrack.journey.actions import available_actions
+from cartrack.journey.actions import StepCheck, step_checks
 from cartrack.journey.models import Case
-from cartrack.journey.schemas import ActionOut
 from cartrack.journey.transitions import BY_EVENT, EventName, ExpectKind, Transition
 from cartrack.protocols.service import bedside_minutes, rules_of
 from cartrack.scans.models import CustodyEvent, CustodyKind, ScanReason, Verdict
@@ -62,7 +61,7 @@ class ScanResult:
     case: Case | None  # the scanned item's case, when the user may see it
     context: Case | None  # bedside: the case of the wristband scanned before
     judgement: Judgement
-    actions: list[ActionOut] = field(default_factory=list)
+    actions: list[StepCheck] = field(default_factory=list)
     alert_id: int | None = None
 
     @property
@@ -137,12 +136,12 @@ def _id(case: Case | None) -> int | None:
     return case.id if case is not None else None
 
 
-def _actions(session: Session, actor: Principal, case: Case | None) -> list[ActionOut]:
+def _actions(session: Session, actor: Principal, case: Case | None) -> list[StepCheck]:
     if case is None:
         return []
     ids = case_site_ids(case)
     sites = {s.id or 0: s for s in session.scalars(_SITES, {"ids": list(ids)})}
-    return available_actions(session, actor, case, sites)
+    return step_checks(session, actor, case, sites)
 
 
 def _needs_context(res: Resolved, t: Transition | None) -> bool:
@@ -165,7 +164,7 @@ def _other_case(res: Resolved, working: Case | None, t: Transition | None) -> Ju
 
 
 def judge(actor: Principal, res: Resolved, case: Case | None, t: Transition | None,
-          context: Bedside | None, actions: list[ActionOut]) -> Judgement:
+          context: Bedside | None, actions: list[StepCheck]) -> Judgement:
     if res.reason is not None:
         return _refused_label(res, case, context)
     if case is None:  # a case of a site this user does not work at: say nothing about it
@@ -192,7 +191,7 @@ def _refused_label(res: Resolved, case: Case | None, context: Bedside | None) ->
     return Judgement(res.reason, message, case)
 
 
-def _step_problem(case: Case, t: Transition, actions: list[ActionOut]
+def _step_problem(case: Case, t: Transition, actions: list[StepCheck]
                   ) -> tuple[ScanReason, str] | None:
     """The state and the user's role at the right site: what the event checks before scans."""
     if any(a.event == t.event for a in actions):
@@ -207,7 +206,7 @@ def _step_problem(case: Case, t: Transition, actions: list[ActionOut]
             f"needs {roles} at the case's {t.site.value} site.")
 
 
-def _blocked(t: Transition, actions: list[ActionOut]) -> str:
+def _blocked(t: Transition, actions: list[StepCheck]) -> str:
     """ " but ..." when a guard blocks the step now: the scan matches, the step must wait."""
     action = next((a for a in actions if a.event == t.event), None)
     if action is None or action.blocked_by is None:
@@ -216,7 +215,7 @@ def _blocked(t: Transition, actions: list[ActionOut]) -> str:
 
 
 def _judge_wristband(band: Wristband, case: Case, t: Transition | None,
-                     actions: list[ActionOut]) -> Judgement:
+                     actions: list[StepCheck]) -> Judgement:
     coi = printed_coi(case.coi).text
     if not band.active:
         return Judgement(ScanReason.inactive_wristband, MESSAGES["inactive_wristband"], case, band)
@@ -236,7 +235,7 @@ def _judge_wristband(band: Wristband, case: Case, t: Transition | None,
 
 
 def _judge_bedside_bag(unit: Unit, case: Case, t: Transition, context: Bedside | None,
-                       actions: list[ActionOut]) -> Judgement:
+                       actions: list[StepCheck]) -> Judgement:
     if context is None:
         return Judgement(ScanReason.wristband_first, MESSAGES["wristband_first"], case)
     ward = context.case
@@ -256,7 +255,7 @@ def _judge_bedside_bag(unit: Unit, case: Case, t: Transition, context: Bedside |
                      "two-person check." + _blocked(t, actions), case)
 
 
-def _judge_unit(unit: Unit, case: Case, t: Transition | None, actions: list[ActionOut]
+def _judge_unit(unit: Unit, case: Case, t: Transition | None, actions: list[StepCheck]
                 ) -> Judgement:
     problem = unit_problem(unit)
     if problem is not None:
