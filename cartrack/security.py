@@ -126,12 +126,15 @@ class Principal:
         return (role, site_id) in self.memberships or (role, None) in self.memberships
 
 
-# Every request runs these two, so they are built once: on SQLite, building a statement and its
-# cache key costs more than running it.
+# Every request runs one of these, so they are built once: on SQLite, building a statement and
+# its cache key costs more than running it.
 _MEMBERSHIPS = select(col(Membership.role), col(Membership.site_id)).where(
     col(Membership.user_id) == bindparam("user_id"))
-_SESSION_AND_USER = (
-    select(AuthSession, User).join(User, col(User.id) == col(AuthSession.user_id))
+# The session, its user and the user's memberships (a row each; one row with no role if none).
+_SESSION_USER_ROLES = (
+    select(AuthSession, User, col(Membership.role), col(Membership.site_id))
+    .join(User, col(User.id) == col(AuthSession.user_id))
+    .outerjoin(Membership, col(Membership.user_id) == col(User.id))
     .where(col(AuthSession.token_hash) == bindparam("token_hash"),
            col(AuthSession.kind) == bindparam("kind"))
 )
@@ -193,9 +196,9 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
     if not token:
         raise Unauthorized("Sign in first: this request carries no session or bearer token.",
                            code="not_authenticated")
-    found = session.execute(_SESSION_AND_USER,
-                            {"token_hash": token_digest(token), "kind": kind}).first()
-    auth, user = (found[0], found[1]) if found is not None else (None, None)
+    rows = session.execute(_SESSION_USER_ROLES,
+                           {"token_hash": token_digest(token), "kind": kind}).all()
+    auth, user = (rows[0][0], rows[0][1]) if rows else (None, None)
     now = clock.now()
     if kind == "cookie" and request.method in UNSAFE_METHODS and _token_refusal(auth, now) is None:
         assert auth is not None
@@ -214,8 +217,9 @@ def authenticate(request: Request, session: SessionDep) -> Principal:
         else:
             # A GET's transaction is read-only; on SQLite it holds no write lock to wait on.
             _touch(auth.id)
-    return load_principal(session, user, kind, auth.csrf_token if kind == "cookie" else None,
-                          auth.id)
+    memberships = [(role, site) for _, _, role, site in rows if role is not None]
+    return Principal(user, memberships, kind, auth.csrf_token if kind == "cookie" else None,
+                     auth.id)
 
 
 def still_admitted(auth_id: int, memberships: Memberships) -> bool:
