@@ -17,7 +17,10 @@ Run: .venv/bin/python -m bench.bench_core [--events 2000] [--cases 10000] [--aud
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -28,13 +31,28 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+from sqlalchemy import bindparam, event, insert, update
+from sqlmodel import select
+
+from cartrack.app import create_app
+from cartrack.audit.service import GENESIS, _audit_rows, entry_hash, verify_chain
+from cartrack.db import engine_for, get_engine, new_session
+from cartrack.demo import seed_reference
+from cartrack.journey import events as sc
+from cartrack.journey.models import Case
+from cartrack.journey.service import apply_event, enroll
+from cartrack.migrate import reset
+from cartrack.security import load_principal
+from cartrack.settings import get_settings
+from cartrack.users.models import User
+
 PASSWORD = "bench-password-123"
 
 
 def configure(url: str) -> None:
-    from cartrack.db import engine_for
-    from cartrack.settings import get_settings
-
     os.environ["CARTRACK_DATABASE_URL"] = url
     os.environ["CARTRACK_ENVIRONMENT"] = "test"
     get_settings.cache_clear()
@@ -42,10 +60,6 @@ def configure(url: str) -> None:
 
 
 def fresh_database(url: str) -> None:
-    from cartrack.db import new_session
-    from cartrack.demo import seed_reference
-    from cartrack.migrate import reset
-
     configure(url)
     reset(url)
     with new_session() as session:
@@ -54,22 +68,12 @@ def fresh_database(url: str) -> None:
 
 
 def principal(username: str) -> Any:
-    from sqlmodel import select
-
-    from cartrack.db import new_session
-    from cartrack.security import load_principal
-    from cartrack.users.models import User
-
     with new_session() as s:
         user = s.exec(select(User).where(User.username == username)).one()
         return load_principal(s, user, "bench")
 
 
 def enroll_one(coordinator: Any) -> int:
-    from cartrack.db import new_session
-    from cartrack.journey import events as sc
-    from cartrack.journey.service import enroll
-
     with new_session() as s:
         case = enroll(s, coordinator, sc.EnrollIn(
             patient=sc.PatientIn(given_name="Bench", family_name="Patient",
@@ -85,12 +89,6 @@ def enroll_one(coordinator: Any) -> int:
 
 def events_per_second(url: str, n: int) -> float:
     """hold / resume alternating: each is a full event through apply_event."""
-    from pydantic import TypeAdapter
-
-    from cartrack.db import new_session
-    from cartrack.journey import events as sc
-    from cartrack.journey.service import apply_event
-
     fresh_database(url)
     coordinator = principal("coordinator")
     case_id = enroll_one(coordinator)
@@ -107,8 +105,6 @@ def events_per_second(url: str, n: int) -> float:
 
 def raw_rows_per_second(url: str, n: int) -> float:
     """The same rows an event writes (case update, timeline event, audit row), bare driver."""
-    import json
-
     fresh_database(url)
     coordinator = principal("coordinator")
     case_id = enroll_one(coordinator)
@@ -143,14 +139,6 @@ def core_floor_per_second(url: str, n: int) -> float:
     chain head, write the case, the timeline event and the audit row, as prebuilt Core
     statements in a Session. The ceiling of any engine on SQLAlchemy sessions, shown beside
     the raw loop so the two ratios can be read together."""
-    import hashlib
-    import json
-
-    from sqlalchemy import bindparam, insert, select, update
-
-    from cartrack.db import new_session
-    from cartrack.journey.models import Case
-
     fresh_database(url)
     coordinator = principal("coordinator")
     case_id = enroll_one(coordinator)
@@ -187,13 +175,11 @@ def core_floor_per_second(url: str, n: int) -> float:
 
 def _raw_connection(url: str) -> tuple[Any, str]:
     if url.startswith("sqlite"):
-        import sqlite3
 
         conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn, "?"
-    import psycopg
 
     return psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True), "%s"
 
@@ -233,8 +219,6 @@ def _max_id(cur: Any, table: str) -> int:
 
 def bulk_audit(url: str, count: int) -> None:
     """A valid hash chain of ``count`` rows appended to the existing trail."""
-    from cartrack.audit.service import GENESIS, entry_hash
-
     conn, ph = _raw_connection(url)
     cur = conn.cursor()
     cur.execute("SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1")
@@ -251,7 +235,6 @@ def bulk_audit(url: str, count: int) -> None:
         old, new = {"state": "enrolled"}, {"state": "on_hold", "n": i}
         digest = entry_hash(prev, at, 2, "Cora Coordinator", "hold", "case", str(i % 10000 + 1),
                             old, new, "bulk")
-        import json
 
         batch.append((at.replace(tzinfo=None).isoformat(sep=" "), 2, "Cora Coordinator", "hold",
                       "case", str(i % 10000 + 1), i % 10000 + 1, json.dumps(old),
@@ -268,10 +251,6 @@ def bulk_audit(url: str, count: int) -> None:
 
 @contextmanager
 def count_statements() -> Iterator[list[str]]:
-    from sqlalchemy import event
-
-    from cartrack.db import get_engine
-
     seen: list[str] = []
 
     def before(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
@@ -286,10 +265,6 @@ def count_statements() -> Iterator[list[str]]:
 
 
 def case_list_figures(url: str, cases: int, audit_rows: int, requests: int) -> dict[str, float]:
-    from fastapi.testclient import TestClient
-
-    from cartrack.app import create_app
-
     fresh_database(url)
     bulk_cases(url, 100)
     client = TestClient(create_app(start_scheduler=False))
@@ -319,9 +294,6 @@ def case_list_figures(url: str, cases: int, audit_rows: int, requests: int) -> d
 
 
 def verify_figures() -> dict[str, float]:
-    from cartrack.audit.service import _audit_rows, verify_chain
-    from cartrack.db import new_session
-
     with new_session(read_only=True) as s:
         start = time.perf_counter()
         rows = sum(1 for _ in _audit_rows(s))
@@ -373,8 +345,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _pg_bench_db(url: str) -> str:
-    import psycopg
-
     admin = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS cartrack_bench WITH (FORCE)")

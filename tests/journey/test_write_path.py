@@ -4,16 +4,14 @@ the engine's own statements, and a refused event leaves no trace of either."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import event
 from sqlmodel import select
 
+from bench.bench_core import count_statements
 from cartrack.audit.service import verify_chain
-from cartrack.db import get_engine, new_session
+from cartrack.db import new_session
 from cartrack.journey.engine import apply_event
 from cartrack.journey.events import EventIn
 from cartrack.security import load_principal
@@ -23,24 +21,9 @@ from tests.helpers.journey import Journey
 EVENT = TypeAdapter(EventIn)
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def before(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
-        seen.append(" ".join(statement.split()).upper())
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-
-
 def _writes(seen: list[str], table: str) -> list[str]:
-    pattern = re.compile(rf'^(UPDATE|INSERT INTO) "?{table.upper()}"?[ (]')
-    return [s for s in seen if pattern.match(s)]
+    pattern = re.compile(rf'^(UPDATE|INSERT INTO) "?{table}"?[ (]', re.IGNORECASE)
+    return [s for s in seen if pattern.match(s.strip())]
 
 
 def test_an_event_writes_its_case_row_twice_at_most_and_keeps_what_it_set(
@@ -52,7 +35,7 @@ def test_an_event_writes_its_case_row_twice_at_most_and_keeps_what_it_set(
         coordinator = load_principal(s, user, "bearer")
     hold = EVENT.validate_python({"event": "hold", "data": {"reason": "awaiting insurance"},
                                   "expected_version": case["version"]})
-    with statements() as seen, new_session() as s:
+    with count_statements() as seen, new_session() as s:
         apply_event(s, coordinator, case["id"], hold)
         s.commit()
     # The claim (UPDATE ... RETURNING) and the save of what changed; no third write at commit.
