@@ -4,14 +4,14 @@ journey, scans, labels, units and alerts all ask here; none keeps a copy."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, literal
-from sqlmodel import Session, col
+from sqlalchemy import ColumnElement, bindparam, literal
+from sqlmodel import Session, col, select
 
 from cartrack.errors import Forbidden, NotFound
 from cartrack.journey.models import Case
 from cartrack.journey.transitions import SiteScope, Transition
 from cartrack.security import Principal
-from cartrack.users.models import Role
+from cartrack.users.models import Role, Site
 
 CASE_ROLES = (Role.coordinator, Role.collection_staff, Role.lab_tech, Role.qa, Role.infusion_staff)
 # A wristband goes on the patient: only staff who meet the patient print it, at the case's
@@ -21,6 +21,15 @@ CLINICAL_ROLES = (Role.coordinator, Role.collection_staff, Role.infusion_staff)
 
 def case_site_ids(case: Case) -> set[int]:
     return {case.collection_site_id, case.manufacturing_site_id, case.treatment_site_id}
+
+
+# Built once: the scan station and every event read a case's sites.
+_SITES = select(Site).where(col(Site.id).in_(bindparam("ids", expanding=True)))
+
+
+def case_sites(session: Session, case: Case) -> dict[int, Site]:
+    """The case's three sites by id (their time zones decide each site's "today")."""
+    return {s.id or 0: s for s in session.scalars(_SITES, {"ids": list(case_site_ids(case))})}
 
 
 def clinical_site_ids(case: Case) -> set[int]:

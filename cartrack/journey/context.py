@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from cartrack.audit import service as audit
 from cartrack.audit.models import Signature
 from cartrack.errors import Conflict
-from cartrack.journey.access import site_of
+from cartrack.journey.access import case_sites, site_of
 from cartrack.journey.events import SignatureIn
 from cartrack.journey.models import Case, State
 from cartrack.journey.transitions import Outcome, SiteScope, Transition, allowed_events
@@ -50,10 +50,7 @@ class Ctx:
 
     def site(self, scope: SiteScope) -> Site:
         if self._sites is None:
-            ids = {self.case.collection_site_id, self.case.manufacturing_site_id,
-                   self.case.treatment_site_id}
-            rows = self.session.exec(select(Site).where(col(Site.id).in_(ids))).all()
-            self._sites = {s.id or 0: s for s in rows}
+            self._sites = case_sites(self.session, self.case)
         return self._sites[site_of(self.case, scope)]
 
     def tz(self, scope: SiteScope | None = None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from cartrack import clock
@@ -18,7 +18,13 @@ from cartrack.alerts.raising import create_alert
 from cartrack.audit import service as audit
 from cartrack.errors import Invalid
 from cartrack.identity.identifiers import printed_coi, printed_unit
-from cartrack.journey.access import can_see, case_site_ids, sites_in_scope, visible_case
+from cartrack.journey.access import (
+    can_see,
+    case_site_ids,
+    case_sites,
+    sites_in_scope,
+    visible_case,
+)
 from cartrack.journey.actions import StepCheck, step_checks
 from cartrack.journey.models import Case
 from cartrack.journey.transitions import BY_EVENT, EventName, ExpectKind, Transition
@@ -28,7 +34,7 @@ from cartrack.scans.resolve import MESSAGES, Resolved, clean_scan, custody, reso
 from cartrack.scans.verify import bag_problem, other_case_reason, words
 from cartrack.security import Principal
 from cartrack.units.models import Unit, Wristband
-from cartrack.users.models import Role, Site
+from cartrack.users.models import Role
 
 BEDSIDE = EventName.infuse
 
@@ -123,7 +129,6 @@ def scan(session: Session, actor: Principal, raw: str, *, action: str | None = N
 # key costs more than running it.
 _CUSTODY = CustodyEvent.metadata.tables["custody_event"]
 _INSERT_CUSTODY = insert(_CUSTODY).returning(_CUSTODY.c.id)
-_SITES = select(Site).where(col(Site.id).in_(bindparam("ids", expanding=True)))
 
 
 def _insert_custody(session: Session, row: CustodyEvent) -> None:
@@ -139,9 +144,7 @@ def _id(case: Case | None) -> int | None:
 def _actions(session: Session, actor: Principal, case: Case | None) -> list[StepCheck]:
     if case is None:
         return []
-    ids = case_site_ids(case)
-    sites = {s.id or 0: s for s in session.scalars(_SITES, {"ids": list(ids)})}
-    return step_checks(session, actor, case, sites)
+    return step_checks(session, actor, case, case_sites(session, case))
 
 
 def _needs_context(res: Resolved, t: Transition | None) -> bool:
