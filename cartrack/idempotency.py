@@ -39,7 +39,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from starlette.concurrency import run_in_threadpool
 
 from cartrack import clock, metrics
-from cartrack.db import SessionDep, UTCDateTime, new_session
+from cartrack.db import SessionDep, UTCDateTime, hold_open, new_session
 from cartrack.errors import DomainError, Invalid
 from cartrack.security import Principal
 from cartrack.settings import get_settings
@@ -134,6 +134,7 @@ def keyed(access: Callable[..., Awaitable[Principal]]) -> DependsParam:
         pending = await run_in_threadpool(begin, session, principal.id, key,
                                           await _fingerprint(request))
         request.state.idempotency = pending
+        hold_open(session)  # the outcome is stored in this transaction after the route
         try:
             yield
         except DomainError as exc:

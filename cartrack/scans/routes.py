@@ -9,10 +9,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
 from cartrack import idempotency, metrics
-from cartrack.db import SessionDep
+from cartrack.db import SessionDep, run_to_end
 from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.access import CASE_ROLES, visible_case
 from cartrack.journey.models import State
@@ -84,9 +83,9 @@ async def post_scan(session: SessionDep, body: ScanIn,
     A mismatch is an answer, not an error: 200 with ``verdict: mismatch`` and the reason.
     Input that cannot be a scan (over 1 KB, control characters, nothing) is refused with 422.
     """
-    # The busiest write: its database work takes one worker-thread hop, and the answer is
-    # built and serialised on the event loop (a sync route would take a second hop for that).
-    result = await run_in_threadpool(
+    # The busiest write: its database work and the commit take one worker-thread hop, and the
+    # answer is built and serialised on the event loop (a sync route would take two more hops).
+    result = await run_to_end(session,
         partial(service.scan, session, principal, body.payload,
                 action=body.action.value if body.action else None, location=body.location,
                 for_case=body.case_id))
