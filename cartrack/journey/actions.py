@@ -11,7 +11,7 @@ from typing import Any
 from sqlmodel import Session
 
 from cartrack import clock
-from cartrack.journey.access import may_do, site_of, sites_in_scope
+from cartrack.journey.access import case_sites, may_do, site_of, sites_in_scope
 from cartrack.journey.events import EVENT_DATA, EnrollIn
 from cartrack.journey.guards import GUARDS, Failure, Guard, begun_unrecorded_days, latest_qc
 from cartrack.journey.models import Case, State
@@ -103,9 +103,11 @@ class CaseState:
     case: Case
     rules: ProtocolData
     now: datetime
-    sites: dict[int, Site]
+    sites: dict[int, Site] | None  # None: read when a guard first asks for a site's today
 
     def tz(self, scope: SiteScope | None = None) -> str:
+        if self.sites is None:
+            self.sites = case_sites(self.session, self.case)
         return self.sites[site_of(self.case, scope or SiteScope.treatment)].timezone
 
 
@@ -170,7 +172,7 @@ def action_for(view: CaseState, t: Transition) -> ActionOut:
         defaults=_defaults(view, t))
 
 
-def _case_view(session: Session, case: Case, sites: dict[int, Site]) -> CaseState:
+def _case_view(session: Session, case: Case, sites: dict[int, Site] | None) -> CaseState:
     return CaseState(session, case, rules_of(session, case.protocol_id), clock.now(), sites)
 
 
@@ -189,8 +191,9 @@ def available_actions(session: Session, principal: Principal, case: Case,
 
 
 def step_checks(session: Session, principal: Principal, case: Case,
-                sites: dict[int, Site]) -> list[StepCheck]:
-    """The same events as ``available_actions``, with only what their guards say now."""
+                sites: dict[int, Site] | None = None) -> list[StepCheck]:
+    """The same events as ``available_actions``, with only what their guards say now; the
+    case's sites are read only if a guard needs one's local date."""
     view = _case_view(session, case, sites)
     return [check_step(view, t) for t in _steps_for(principal, case)]
 

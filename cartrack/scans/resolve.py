@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
@@ -174,13 +175,46 @@ def unit_problem(unit: Unit) -> ScanReason | None:
     return None
 
 
+@dataclass
+class CustodyRecord:
+    """The values of one custody row (the columns of ``CustodyEvent``), without an ORM object:
+    the scan station writes its row with one INSERT and only answers with it."""
+
+    at: datetime
+    user_id: int
+    holder_name: str
+    site_id: int | None
+    location: str | None
+    unit_pk: int | None
+    wristband_pk: int | None
+    case_id: int | None
+    action: str | None
+    verdict: Verdict
+    reason: ScanReason | None
+    message: str
+    kind: CustodyKind
+    id: int | None = None  # set once written
+
+
+def custody_record(actor: Principal, *, site_id: int | None, reason: ScanReason | None,
+                   message: str, unit: Unit | None = None, band: Wristband | None = None,
+                   case_id: int | None = None, action: str | None = None,
+                   location: str | None = None,
+                   kind: CustodyKind = CustodyKind.scan) -> CustodyRecord:
+    """The custody row of one scan: passed (no reason) or failed."""
+    return CustodyRecord(at=clock.now(), user_id=actor.id, holder_name=actor.name,
+                         site_id=site_id, location=location, unit_pk=unit.id if unit else None,
+                         wristband_pk=band.id if band else None, case_id=case_id, action=action,
+                         verdict=Verdict.match if reason is None else Verdict.mismatch,
+                         reason=reason, message=message[:500], kind=kind)
+
+
 def custody(actor: Principal, *, site_id: int | None, reason: ScanReason | None, message: str,
             unit: Unit | None = None, band: Wristband | None = None, case_id: int | None = None,
             action: str | None = None, location: str | None = None,
             kind: CustodyKind = CustodyKind.scan) -> CustodyEvent:
-    """The custody row of one scan: passed (no reason) or failed."""
-    return CustodyEvent(at=clock.now(), user_id=actor.id, holder_name=actor.name, site_id=site_id,
-                        location=location, unit_pk=unit.id if unit else None,
-                        wristband_pk=band.id if band else None, case_id=case_id, action=action,
-                        verdict=Verdict.match if reason is None else Verdict.mismatch,
-                        reason=reason, message=message[:500], kind=kind)
+    """The same row as an ORM object, for the steps that write it with the event's changes."""
+    record = custody_record(actor, site_id=site_id, reason=reason, message=message, unit=unit,
+                            band=band, case_id=case_id, action=action, location=location,
+                            kind=kind)
+    return CustodyEvent(**vars(record))

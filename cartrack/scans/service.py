@@ -21,7 +21,6 @@ from cartrack.identity.identifiers import printed_coi, printed_unit
 from cartrack.journey.access import (
     can_see,
     case_site_ids,
-    case_sites,
     sites_in_scope,
     visible_case,
 )
@@ -30,7 +29,15 @@ from cartrack.journey.models import Case
 from cartrack.journey.transitions import BY_EVENT, EventName, ExpectKind, Transition
 from cartrack.protocols.service import bedside_minutes, rules_of
 from cartrack.scans.models import CustodyEvent, CustodyKind, ScanReason, Verdict
-from cartrack.scans.resolve import MESSAGES, Resolved, clean_scan, custody, resolve, unit_problem
+from cartrack.scans.resolve import (
+    MESSAGES,
+    CustodyRecord,
+    Resolved,
+    clean_scan,
+    custody_record,
+    resolve,
+    unit_problem,
+)
 from cartrack.scans.verify import bag_problem, other_case_reason, words
 from cartrack.security import Principal
 from cartrack.units.models import Unit, Wristband
@@ -62,7 +69,7 @@ class Judgement:
 
 @dataclass
 class ScanResult:
-    event: CustodyEvent
+    event: CustodyRecord
     resolved: Resolved
     case: Case | None  # the scanned item's case, when the user may see it
     context: Case | None  # bedside: the case of the wristband scanned before
@@ -113,10 +120,10 @@ def scan(session: Session, actor: Principal, raw: str, *, action: str | None = N
     actions = _actions(session, actor, case)
     judgement = _other_case(res, working, t) or judge(actor, res, case, t, context, actions)
     kind = CustodyKind.typed if res.typed else CustodyKind.scan
-    row = custody(actor, site_id=scan_site(actor, judgement.record_case or case, t),
-                  reason=judgement.reason, message=judgement.message, unit=res.unit,
-                  band=judgement.band, case_id=_id(judgement.record_case), action=action,
-                  location=location, kind=kind)
+    row = custody_record(actor, site_id=scan_site(actor, judgement.record_case or case, t),
+                         reason=judgement.reason, message=judgement.message, unit=res.unit,
+                         band=judgement.band, case_id=_id(judgement.record_case),
+                         action=action, location=location, kind=kind)
     _insert_custody(session, row)
     result = ScanResult(row, res, case, context.case if context else None, judgement, actions)
     if judgement.alert and judgement.record_case is not None:
@@ -131,9 +138,10 @@ _CUSTODY = CustodyEvent.metadata.tables["custody_event"]
 _INSERT_CUSTODY = insert(_CUSTODY).returning(_CUSTODY.c.id)
 
 
-def _insert_custody(session: Session, row: CustodyEvent) -> None:
+def _insert_custody(session: Session, row: CustodyRecord) -> None:
     """Written now with a statement built once: the row is answered, never changed."""
-    values = {c.key: getattr(row, c.key) for c in _CUSTODY.columns if c.key != "id"}
+    values = vars(row).copy()
+    del values["id"]
     row.id = session.execute(_INSERT_CUSTODY, values).scalar_one()
 
 
@@ -144,7 +152,7 @@ def _id(case: Case | None) -> int | None:
 def _actions(session: Session, actor: Principal, case: Case | None) -> list[StepCheck]:
     if case is None:
         return []
-    return step_checks(session, actor, case, case_sites(session, case))
+    return step_checks(session, actor, case)
 
 
 def _needs_context(res: Resolved, t: Transition | None) -> bool:
@@ -303,7 +311,7 @@ def _bedside_context(session: Session, actor: Principal) -> Bedside | None:
 # ---- records ---------------------------------------------------------------------------
 
 
-def _mismatch_alert(session: Session, judgement: Judgement, row: CustodyEvent, res: Resolved
+def _mismatch_alert(session: Session, judgement: Judgement, row: CustodyRecord, res: Resolved
                     ) -> int | None:
     case = judgement.record_case
     assert case is not None

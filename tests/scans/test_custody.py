@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import fields
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -14,6 +15,7 @@ from sqlmodel import col, select
 from cartrack.alerts.models import Alert
 from cartrack.db import new_session
 from cartrack.scans.models import CustodyEvent
+from cartrack.scans.resolve import CustodyRecord
 from tests.helpers.journey import SignedJourney
 
 SHIP = {"shipper_type": "2-8 C shipper", "courier": "MedCourier", "tracking_number": "T1"}
@@ -147,3 +149,25 @@ def test_a_bags_custody_and_the_case_report(client: Any, auth: Any) -> None:
                      "Handoffs and scans", "Electronic signatures", "Quinn Quality",
                      "Approved for release", "Lara Labtech"):
         assert expected in text, expected
+
+
+def test_a_station_scan_writes_its_whole_custody_row(two_cases: Any) -> None:
+    """The station writes its row from plain values (no ORM object): every column the table has
+    is written, and the row says what the answer said."""
+    j, mine, _ = two_cases
+    bag = j.typed(mine, "apheresis", role="collection_staff")[0]
+    r = j.client.post("/api/scans", headers=j.auth["collection_staff"],
+                      json={"payload": bag, "action": "ship_to_manufacturing",
+                            "location": "Dock 2", "case_id": mine})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    with new_session() as s:
+        row = s.get(CustodyEvent, answer["custody_event_id"])
+    assert row is not None
+    columns = CustodyEvent.metadata.tables["custody_event"].columns
+    assert {f.name for f in fields(CustodyRecord)} == {c.key for c in columns}
+    assert (row.verdict, row.reason, row.message) == ("match", None, answer["message"])
+    assert (row.case_id, row.action, row.location, row.kind) == (
+        mine, "ship_to_manufacturing", "Dock 2", "scan")
+    assert row.unit_pk is not None and row.wristband_pk is None and row.site_id is not None
+    assert row.holder_name and row.at.isoformat().startswith(answer["scanned_at"][:19])
