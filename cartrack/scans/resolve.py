@@ -209,12 +209,6 @@ def custody_record(actor: Principal, *, site_id: int | None, reason: ScanReason 
                          reason=reason, message=message[:500], kind=kind)
 
 
-def custody(actor: Principal, *, site_id: int | None, reason: ScanReason | None, message: str,
-            unit: Unit | None = None, band: Wristband | None = None, case_id: int | None = None,
-            action: str | None = None, location: str | None = None,
-            kind: CustodyKind = CustodyKind.scan) -> CustodyEvent:
+def custody_event(record: CustodyRecord) -> CustodyEvent:
     """The same row as an ORM object, for the steps that write it with the event's changes."""
-    record = custody_record(actor, site_id=site_id, reason=reason, message=message, unit=unit,
-                            band=band, case_id=case_id, action=action, location=location,
-                            kind=kind)
     return CustodyEvent(**vars(record))

@@ -15,7 +15,8 @@ from cartrack.journey.transitions import Expect
 from cartrack.scans.models import CustodyEvent, CustodyKind, ScanReason, Verdict
 from cartrack.scans.resolve import (
     MESSAGES,
-    custody,
+    custody_event,
+    custody_record,
     resolve,
     severity_rank,
     unit_problem,
@@ -79,9 +80,10 @@ def check_one(session: Session, actor: Principal, case: Case, expect: Expect, ra
     else:
         problem = bag_problem(res.unit, expect, action)
     message = problem[1] if problem else "Bag matches this case."
-    row = custody(actor, site_id=site_id, reason=problem[0] if problem else None,
-                  message=message, unit=res.unit, band=res.wristband, case_id=case.id,
-                  action=action, kind=CustodyKind.process)
+    row = custody_event(custody_record(
+        actor, site_id=site_id, reason=problem[0] if problem else None, message=message,
+        unit=res.unit, band=res.wristband, case_id=case.id, action=action,
+        kind=CustodyKind.process))
     return ScanCheck([row], [res.unit] if res.unit and not problem else [],
                      [problem] if problem else [])
 
@@ -108,18 +110,19 @@ def check_handoff(session: Session, actor: Principal, case: Case, expect: Expect
                                    expected_ids, res.ident)
         if res.unit is not None:
             seen.add(res.unit.id)
-        out.rows.append(custody(actor, site_id=site_id, reason=problem[0] if problem else None,
-                                message=problem[1] if problem else "Bag belongs to this shipment.",
-                                unit=res.unit, band=res.wristband, case_id=case.id, action=action,
-                                location=location, kind=CustodyKind.handoff))
+        out.rows.append(custody_event(custody_record(
+            actor, site_id=site_id, reason=problem[0] if problem else None,
+            message=problem[1] if problem else "Bag belongs to this shipment.", unit=res.unit,
+            band=res.wristband, case_id=case.id, action=action, location=location,
+            kind=CustodyKind.handoff)))
         if problem:
             out.problems.append(problem)
     for unit in (u for u in expected if u.id not in seen):
         message = f"{unit.unit_id}: " + MESSAGES["missing_unit"]
         out.problems.append((ScanReason.missing_unit, message))
-        out.rows.append(custody(actor, site_id=site_id, reason=ScanReason.missing_unit,
-                                message=message, unit=unit, case_id=case.id, action=action,
-                                location=location, kind=CustodyKind.handoff))
+        out.rows.append(custody_event(custody_record(
+            actor, site_id=site_id, reason=ScanReason.missing_unit, message=message, unit=unit,
+            case_id=case.id, action=action, location=location, kind=CustodyKind.handoff)))
     if out.problems:
         for row in out.rows:
             if row.verdict == Verdict.match:
