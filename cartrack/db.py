@@ -9,6 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, TypeVar
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, String, event
 from sqlalchemy.engine import Engine
@@ -166,17 +167,30 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException as exc:
-        if not session.info.get(_ENDED) or session.in_transaction():
-            await run_in_threadpool(_end, session, exc)
+        if session.info.get(_ENDED) and session.in_transaction():
+            raise await _rolled_back_late_write(session) from exc
+        if not session.info.get(_ENDED):
+            await _shielded_end(session, exc)
         raise
     if not session.info.get(_ENDED):
-        await run_in_threadpool(_end, session, None)
+        await _shielded_end(session, None)
     elif session.in_transaction():
-        # A statement ran after run_to_end ended the unit of work (a bug): it is not saved, and
-        # on SQLite its transaction must not keep the write lock.
-        error = RuntimeError("a statement ran after the request's unit of work had ended")
+        raise await _rolled_back_late_write(session)
+
+
+async def _shielded_end(session: Session, error: BaseException | None) -> None:
+    # Shielded: a cancelled request (a server shutting down) must still end its transaction,
+    # or on SQLite the in-process write lock would stay taken.
+    with anyio.CancelScope(shield=True):
         await run_in_threadpool(_end, session, error)
-        raise error
+
+
+async def _rolled_back_late_write(session: Session) -> RuntimeError:
+    """A statement ran after run_to_end ended the unit of work (a bug): its transaction is
+    rolled back, without a refusal's records, and the request fails."""
+    error = RuntimeError("a statement ran after the request's unit of work had ended")
+    await _shielded_end(session, error)
+    return error
 
 
 async def run_to_end(session: Session, work: Callable[[], T]) -> T:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlmodel import Session
 
 from cartrack import idempotency, metrics
 from cartrack.db import SessionDep, run_to_end
@@ -83,14 +84,21 @@ async def post_scan(session: SessionDep, body: ScanIn,
     A mismatch is an answer, not an error: 200 with ``verdict: mismatch`` and the reason.
     Input that cannot be a scan (over 1 KB, control characters, nothing) is refused with 422.
     """
-    # The busiest write: its database work and the commit take one worker-thread hop, and the
-    # answer is built and serialised on the event loop (a sync route would take two more hops).
-    result = await run_to_end(session,
-        partial(service.scan, session, principal, body.payload,
-                action=body.action.value if body.action else None, location=body.location,
-                for_case=body.case_id))
-    metrics.SCANS.labels(result.judgement.verdict.value).inc()
-    return scan_out(result)
+    # The busiest write: its database work, the commit and the answer's values take one
+    # worker-thread hop; only serialisation follows the commit (a sync route would take two
+    # more hops).
+    out = await run_to_end(session, partial(
+        _scan_answer, session, principal, body.payload,
+        action=body.action.value if body.action else None, location=body.location,
+        for_case=body.case_id))
+    metrics.SCANS.labels(out.verdict.value).inc()
+    return out
+
+
+def _scan_answer(session: Session, principal: Principal, payload: str, *, action: str | None,
+                 location: str | None, for_case: int | None) -> ScanOut:
+    return scan_out(service.scan(session, principal, payload, action=action, location=location,
+                                 for_case=for_case))
 
 
 def _kind(kind: str) -> Literal["unit", "wristband"] | None:

@@ -48,7 +48,12 @@ def _routes(app: FastAPI) -> None:
             raise Conflict("refused on purpose", code="test_refusal").also_record(
                 lambda s: _note(s, "refusal-record"))
 
-        await run_to_end(session, work)
+        try:
+            await run_to_end(session, work)
+        except Conflict:
+            # Ended in the route's own hop: the refusal's record is already saved here.
+            app.state.records_seen_in_route = _notes("refusal-record")
+            raise
 
     @app.post(f"{PREFIX}/held")
     async def held(session: SessionDep, fail_after: bool = False) -> None:
@@ -82,6 +87,7 @@ def test_a_refusal_in_the_route_hop_keeps_only_its_records_once(uow_client: Any)
     assert r.status_code == 409 and r.json()["code"] == "test_refusal"
     assert _notes("refused-write") == 0
     assert _notes("refusal-record") == 1
+    assert uow_client.app.state.records_seen_in_route == 1
 
 
 def test_a_transaction_held_open_takes_the_later_write_with_it(uow_client: Any) -> None:
@@ -94,6 +100,25 @@ def test_a_transaction_held_open_is_rolled_back_whole_on_a_later_refusal(
     r = uow_client.post(f"{PREFIX}/held", params={"fail_after": True})
     assert r.status_code == 409
     assert (_notes("held-first"), _notes("held-second")) == (0, 0)
+
+
+def test_a_late_write_then_a_refusal_fails_the_request_and_records_no_refusal(
+        db_url: str) -> None:
+    """The route's work was committed: answering the refusal would tell the client otherwise."""
+    app = create_app(start_scheduler=False)
+
+    @app.post(f"{PREFIX}/late-refusal")
+    async def late_refusal(session: SessionDep) -> None:
+        await run_to_end(session, lambda: _note(session, "committed-first"))
+        await run_in_threadpool(_note, session, "late-then-refused")
+        raise Conflict("refused late", code="test_refusal").also_record(
+            lambda s: _note(s, "late-refusal-record"))
+
+    app.router.routes.insert(0, app.router.routes.pop())
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert c.post(f"{PREFIX}/late-refusal").status_code == 500
+    assert (_notes("committed-first"), _notes("late-then-refused"),
+            _notes("late-refusal-record")) == (1, 0, 0)
 
 
 def test_a_write_after_the_unit_of_work_ended_is_refused_not_kept(db_url: str) -> None:
