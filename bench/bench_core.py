@@ -175,12 +175,10 @@ def core_floor_per_second(url: str, n: int) -> float:
 
 def _raw_connection(url: str) -> tuple[Any, str]:
     if url.startswith("sqlite"):
-
         conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn, "?"
-
     return psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True), "%s"
 
 
@@ -235,7 +233,6 @@ def bulk_audit(url: str, count: int) -> None:
         old, new = {"state": "enrolled"}, {"state": "on_hold", "n": i}
         digest = entry_hash(prev, at, 2, "Cora Coordinator", "hold", "case", str(i % 10000 + 1),
                             old, new, "bulk")
-
         batch.append((at.replace(tzinfo=None).isoformat(sep=" "), 2, "Cora Coordinator", "hold",
                       "case", str(i % 10000 + 1), i % 10000 + 1, json.dumps(old),
                       json.dumps(new), "bulk", prev, digest))

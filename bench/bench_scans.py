@@ -28,12 +28,27 @@ from typing import Any
 
 import httpx
 from fastapi import Depends
+from sqlmodel import select
 
-# At module level: the reference route's annotations are resolved in this module's namespace.
+from cartrack import demo
+from cartrack.app import create_app
 from cartrack.audit import service as audit
-from cartrack.db import SessionDep, run_to_end
+from cartrack.db import SessionDep, engine_for, new_session, run_to_end
+from cartrack.identity.identifiers import make_coi, make_din, make_unit_id
+from cartrack.journey import events as sc
+from cartrack.journey import service as journey
+from cartrack.labels.layout import clear_cache
+from cartrack.labels.payload import KeyRing, key_ring, sign_unit
+from cartrack.labels.qr import qr_png
+from cartrack.labels.render import labels_pdf
+from cartrack.labels.templates import SHIPPED, LabelValues, compose, sample_values
+from cartrack.migrate import upgrade
 from cartrack.scans.routes import SCAN_ACCESS
-from cartrack.security import Principal
+from cartrack.security import Principal, load_principal
+from cartrack.settings import get_settings
+from cartrack.units.models import Unit
+from cartrack.users.models import User
+from cartrack.users.service import open_session
 
 PASSWORD = "bench-password-123"
 BARE_PATH = "/api/bench/bare"
@@ -47,8 +62,6 @@ def bench_app() -> Any:
     """The production app plus two reference endpoints, for this benchmark's server only: a
     bare one, and one with a scan's plumbing but none of its rules (authentication and a role
     check, one audit row written, the commit in the route's hop as a scan's)."""
-    from cartrack.app import create_app
-
     app = create_app(start_scheduler=False)
 
     @app.post(BARE_PATH, include_in_schema=False)
@@ -82,20 +95,6 @@ class Prepared:
 
 def prepare(directory: str) -> Prepared:
     """A migrated SQLite file with the reference data and one case with two labeled bags."""
-    from sqlmodel import select
-
-    from cartrack import demo
-    from cartrack.db import engine_for, new_session
-    from cartrack.journey import events as sc
-    from cartrack.journey import service as journey
-    from cartrack.labels.payload import key_ring, sign_unit
-    from cartrack.migrate import upgrade
-    from cartrack.security import load_principal
-    from cartrack.settings import get_settings
-    from cartrack.units.models import Unit
-    from cartrack.users.models import User
-    from cartrack.users.service import open_session
-
     url = f"sqlite:///{directory}/bench_scans.db"
     os.environ["CARTRACK_DATABASE_URL"] = url
     get_settings.cache_clear()
@@ -247,13 +246,6 @@ def best_of(fn: Any, repeat: int = 3) -> float:
 
 
 def run_render(count: int = 100) -> list[tuple[str, float]]:
-    from cartrack.identity.identifiers import make_coi, make_din, make_unit_id
-    from cartrack.labels.layout import clear_cache
-    from cartrack.labels.payload import KeyRing, sign_unit
-    from cartrack.labels.qr import qr_png
-    from cartrack.labels.render import labels_pdf
-    from cartrack.labels.templates import SHIPPED, LabelValues, compose, sample_values
-
     ring = KeyRing.from_config("B1:bench-render-secret", "", "unused")
     coi = make_coi("A9999", 2026, 42)
     fields = dict(sample_values("product").fields, product="Yescarta (axicabtagene ciloleucel)",
