@@ -167,15 +167,21 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
     try:
         yield session
     except BaseException as exc:
-        if session.info.get(_ENDED) and session.in_transaction():
-            raise await _rolled_back_late_write(session) from exc
-        if not session.info.get(_ENDED):
-            await _shielded_end(session, exc)
+        await _finish(session, exc)
         raise
+    await _finish(session, None)
+
+
+async def _finish(session: Session, error: BaseException | None) -> None:
+    """End the unit of work, unless the route ended it already (``run_to_end``). A statement
+    that ran after that end (a bug) is rolled back, without a refusal's records, and fails the
+    request."""
     if not session.info.get(_ENDED):
-        await _shielded_end(session, None)
+        await _shielded_end(session, error)
     elif session.in_transaction():
-        raise await _rolled_back_late_write(session)
+        late = RuntimeError("a statement ran after the request's unit of work had ended")
+        await _shielded_end(session, late)
+        raise late from error
 
 
 async def _shielded_end(session: Session, error: BaseException | None) -> None:
@@ -183,14 +189,6 @@ async def _shielded_end(session: Session, error: BaseException | None) -> None:
     # or on SQLite the in-process write lock would stay taken.
     with anyio.CancelScope(shield=True):
         await run_in_threadpool(_end, session, error)
-
-
-async def _rolled_back_late_write(session: Session) -> RuntimeError:
-    """A statement ran after run_to_end ended the unit of work (a bug): its transaction is
-    rolled back, without a refusal's records, and the request fails."""
-    error = RuntimeError("a statement ran after the request's unit of work had ended")
-    await _shielded_end(session, error)
-    return error
 
 
 async def run_to_end(session: Session, work: Callable[[], T]) -> T:

@@ -18,12 +18,7 @@ from cartrack.alerts.raising import create_alert
 from cartrack.audit import service as audit
 from cartrack.errors import Invalid
 from cartrack.identity.identifiers import printed_coi, printed_unit
-from cartrack.journey.access import (
-    can_see,
-    case_site_ids,
-    sites_in_scope,
-    visible_case,
-)
+from cartrack.journey.access import can_see, case_site_ids, sites_in_scope, visible_case
 from cartrack.journey.actions import StepCheck, step_checks
 from cartrack.journey.models import Case
 from cartrack.journey.transitions import BY_EVENT, EventName, ExpectKind, Transition
