@@ -8,7 +8,9 @@ from sqlmodel import select
 
 from cartrack.audit.models import AuditEntry
 from cartrack.db import new_session
-from cartrack.users.models import User
+from cartrack.scans.models import CustodyEvent
+from cartrack.settings import get_settings
+from cartrack.users.models import Membership, User
 from tests.helpers.constants import PASSWORD
 
 
@@ -103,3 +105,42 @@ def test_passwords_are_stored_as_argon2id(db_url: str) -> None:
         hashes = [u.password_hash for u in s.exec(select(User)).all()]
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
     assert all(PASSWORD not in h for h in hashes)
+
+
+def _token(client: Any, username: str) -> dict[str, str]:
+    r = client.post("/api/auth/token", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def _custody_rows() -> int:
+    with new_session() as s:
+        return len(s.exec(select(CustodyEvent)).all())
+
+
+def test_an_expired_bearer_token_is_refused_at_the_scan_station(client: Any,
+                                                                 frozen: Any) -> None:
+    """Authentication reads session, user and roles in one statement: an expired token still
+    says so, and the scan it carried is not recorded."""
+    headers = _token(client, "lab_tech")
+    scan = {"payload": "NOT-A-CARTRACK-LABEL"}
+    assert client.post("/api/scans", headers=headers, json=scan).status_code == 200
+    recorded = _custody_rows()
+    frozen.advance(minutes=get_settings().token_minutes + 1)
+    r = client.post("/api/scans", headers=headers, json=scan)
+    assert r.status_code == 401 and r.json()["code"] == "session_expired", r.text
+    assert _custody_rows() == recorded
+
+
+def test_a_user_left_without_any_role_is_forbidden_not_an_error(client: Any) -> None:
+    """The user's roles come from an outer join: with none left, the user is still signed in
+    and is refused for the role."""
+    headers = _token(client, "lab_tech")
+    with new_session() as s:
+        user = s.exec(select(User).where(User.username == "lab_tech")).one()
+        for membership in s.exec(select(Membership).where(Membership.user_id == user.id)):
+            s.delete(membership)
+        s.commit()
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    r = client.post("/api/scans", headers=headers, json={"payload": "NOT-A-CARTRACK-LABEL"})
+    assert r.status_code == 403 and r.json()["code"] == "role_forbidden", r.text
